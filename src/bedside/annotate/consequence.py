@@ -1,0 +1,468 @@
+"""Variant consequence and HGVS c./p. on one transcript, computed from the GFF3 transcript model.
+
+Conventions (HGVS, https://hgvs-nomenclature.org): c. positions are relative to the A of the ATG (c.1);
+5' UTR and upstream positions are c.-N, 3' UTR / downstream c.*N, intronic c.N+d / c.N-d from the
+nearest exon (the middle of an odd intron goes to +). Insertions and deletions are shifted to their most
+3' position in the transcript before being described; an insertion repeating the preceding bases is a
+dup. Protein changes use 3-letter codes: p.Val600Glu, p.Pro227= (synonymous), p.Arg213Ter (nonsense),
+p.Glu23ValfsTer17, p.Glu746_Ala750del, p.Met1? (start lost), p.Ter394GlnextTer5 (stop lost). Variants
+that touch an intron are described at protein level as p.? (effect unknown without RNA evidence).
+Sequence Ontology terms and impacts follow Ensembl VEP's table.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from bedside.annotate.hgvs import AA3, CODON_TABLE, translate
+from bedside.annotate.transcripts import Transcript, revcomp
+
+UPSTREAM = 5000  # bp 5' of the transcript reported as upstream_gene_variant (VEP default)
+DOWNSTREAM = 5000
+
+IMPACT = {
+    "splice_acceptor_variant": "HIGH", "splice_donor_variant": "HIGH", "stop_gained": "HIGH",
+    "frameshift_variant": "HIGH", "stop_lost": "HIGH", "start_lost": "HIGH",
+    "inframe_insertion": "MODERATE", "inframe_deletion": "MODERATE", "missense_variant": "MODERATE",
+    "protein_altering_variant": "MODERATE",
+    "splice_region_variant": "LOW", "synonymous_variant": "LOW", "stop_retained_variant": "LOW",
+    "start_retained_variant": "LOW", "coding_sequence_variant": "MODIFIER",
+    "5_prime_UTR_variant": "MODIFIER", "3_prime_UTR_variant": "MODIFIER",
+    "non_coding_transcript_exon_variant": "MODIFIER", "intron_variant": "MODIFIER",
+    "upstream_gene_variant": "MODIFIER", "downstream_gene_variant": "MODIFIER",
+}
+ORDER = list(IMPACT)
+_IMPACT_RANK = {"HIGH": 0, "MODERATE": 1, "LOW": 2, "MODIFIER": 3}
+
+
+@dataclass
+class Annotation:
+    gene: str
+    transcript: str
+    terms: list[str]
+    hgvs_c: str
+    hgvs_p: str
+    protein_position: int | None
+
+    @property
+    def consequence(self) -> str:
+        return "&".join(self.terms)
+
+    @property
+    def impact(self) -> str:
+        return min((IMPACT[t] for t in self.terms), key=_IMPACT_RANK.__getitem__)
+
+    def csq_field(self) -> str:
+        return "|".join([self.gene, self.transcript, self.consequence, self.hgvs_c, self.hgvs_p, self.impact,
+                         "" if self.protein_position is None else str(self.protein_position)])
+
+
+def trim(pos: int, ref: str, alt: str) -> tuple[int, str, str]:
+    """Remove shared suffix then prefix: returns (start, core_ref, core_alt); empty core_ref = insertion
+    before ``start``."""
+    while ref and alt and ref[-1] == alt[-1]:
+        ref, alt = ref[:-1], alt[:-1]
+    while ref and alt and ref[0] == alt[0]:
+        ref, alt, pos = ref[1:], alt[1:], pos + 1
+    return pos, ref, alt
+
+
+class Locator:
+    """Position arithmetic on one transcript (genomic <-> cDNA <-> c.)."""
+
+    def __init__(self, tx: Transcript):
+        self.tx = tx
+        self.starts = [s for s, _ in tx.exons]
+
+    def exon_index(self, g: int) -> int | None:
+        i = bisect_right(self.starts, g) - 1
+        if i >= 0 and g <= self.tx.exons[i][1]:
+            return i
+        return None
+
+    def cdna(self, g: int) -> int | None:
+        i = self.exon_index(g)
+        if i is None:
+            return None
+        s, e = self.tx.exons[i]
+        if self.tx.strand == "+":
+            return self._offsets_plus[i] + g - s + 1
+        return self._offsets_minus[i] + e - g + 1
+
+    @property
+    def _offsets_plus(self) -> list[int]:
+        if not hasattr(self, "_op"):
+            offs, acc = [], 0
+            for s, e in self.tx.exons:
+                offs.append(acc)
+                acc += e - s + 1
+            self._op = offs
+        return self._op
+
+    @property
+    def _offsets_minus(self) -> list[int]:
+        if not hasattr(self, "_om"):
+            offs = [0] * len(self.tx.exons)
+            acc = 0
+            for i in range(len(self.tx.exons) - 1, -1, -1):
+                s, e = self.tx.exons[i]
+                offs[i] = acc
+                acc += e - s + 1
+            self._om = offs
+        return self._om
+
+    def c_of_cdna(self, cdna: int) -> str:
+        tx = self.tx
+        if not tx.coding:
+            return str(cdna)
+        if cdna < tx.cds_start:
+            return f"-{tx.cds_start - cdna}"
+        if cdna > tx.cds_end:
+            return f"*{cdna - tx.cds_end}"
+        return str(cdna - tx.cds_start + 1)
+
+    def intron_offset(self, g: int) -> tuple[int, int] | None:
+        """(anchor cDNA, signed offset) for an intronic position, None when not intronic."""
+        i = bisect_right(self.starts, g) - 1
+        if i < 0 or i >= len(self.tx.exons) - 1 or g <= self.tx.exons[i][1]:
+            return None
+        left_end = self.tx.exons[i][1]
+        right_start = self.tx.exons[i + 1][0]
+        dl, dr = g - left_end, right_start - g
+        if self.tx.strand == "+":
+            if dl <= dr:
+                return self.cdna(left_end), dl
+            return self.cdna(right_start), -dr
+        # minus strand: the right exon is 5' in the transcript
+        if dr <= dl:
+            return self.cdna(right_start), dr
+        return self.cdna(left_end), -dl
+
+    def c_pos(self, g: int) -> str:
+        tx = self.tx
+        c = self.cdna(g)
+        if c is not None:
+            return self.c_of_cdna(c)
+        io = self.intron_offset(g)
+        if io is not None:
+            anchor, off = io
+            return f"{self.c_of_cdna(anchor)}{'+' if off > 0 else '-'}{abs(off)}"
+        # outside the transcript
+        five = g < tx.start if tx.strand == "+" else g > tx.end
+        d = (tx.start - g) if g < tx.start else (g - tx.end)
+        if five:
+            return f"-{(tx.cds_start - 1 if tx.coding else 0) + d}"
+        return f"*{(tx.length - tx.cds_end if tx.coding else 0) + d}" if tx.coding else f"+{d}"
+
+    def region_terms(self, g: int) -> tuple[str, set[str]]:
+        """('exon'|'intron'|'outside', splice terms) for one genomic base."""
+        i = self.exon_index(g)
+        tx = self.tx
+        terms: set[str] = set()
+        if i is not None:
+            s, e = tx.exons[i]
+            # exonic bases within 3 bp of a splice site (not the transcript ends)
+            if (i > 0 and g - s < 3) or (i < len(tx.exons) - 1 and e - g < 3):
+                terms.add("splice_region_variant")
+            return "exon", terms
+        io = self.intron_offset(g)
+        if io is None:
+            return "outside", terms
+        off = io[1]
+        a = abs(off)
+        if a <= 2:
+            terms.add("splice_donor_variant" if off > 0 else "splice_acceptor_variant")
+        elif a <= 8:
+            terms.add("splice_region_variant")
+        return "intron", terms
+
+
+def _shift3(fasta, chrom: str, start: int, ref: str, alt: str, strand: str) -> tuple[int, str, str]:
+    """Shift a pure insertion/deletion (trimmed, 1-based start) to its most 3' position on the transcript."""
+    if ref and alt:
+        return start, ref, alt
+    seq = ref or alt
+    n = len(seq)
+    if strand == "+":
+        window = fasta.fetch(chrom, start - 1, start - 1 + n + 2000).upper() if ref else \
+            fasta.fetch(chrom, start - 1, start - 1 + 2000).upper()
+        k = 0
+        if ref:  # deletion of window[0:n]; shift while next base equals first deleted base
+            while n + k < len(window) and window[k] == window[n + k]:
+                k += 1
+            return start + k, window[k:k + n], ""
+        s = seq
+        while k < len(window) and window[k] == s[0]:
+            s = s[1:] + s[0]
+            k += 1
+        return start + k, "", s
+    # minus strand: shift towards lower genomic coordinates
+    lo = max(0, start - 1 - 2000)
+    if ref:
+        window = fasta.fetch(chrom, lo, start - 1 + n).upper()
+        end = len(window)  # window[end-n:end] is the deletion
+        k = 0
+        while end - n - k - 1 >= 0 and window[end - k - 1] == window[end - n - k - 1]:
+            k += 1
+        return start - k, window[end - n - k:end - k], ""
+    window = fasta.fetch(chrom, lo, start - 1).upper()
+    s, k = seq, 0
+    while k < len(window) and window[len(window) - 1 - k] == s[-1]:
+        s = s[-1] + s[:-1]
+        k += 1
+    return start - k, "", s
+
+
+def _p3(aa: str) -> str:
+    return "".join(AA3.get(a, "Xaa") for a in aa)
+
+
+def describe_protein(p_ref: str, q_alt: str, frameshift: bool) -> tuple[str, str, int | None]:
+    """(SO term, HGVS p., first changed residue) from reference and alternative protein sequences.
+
+    ``p_ref`` ends with '*'; ``q_alt`` is translated until its first stop (with '*' when one was found)."""
+    n = min(len(p_ref), len(q_alt))
+    i = 0
+    while i < n and p_ref[i] == q_alt[i]:
+        i += 1
+    if i == len(p_ref) == len(q_alt):
+        return "synonymous_variant", "", None  # caller fills p.X=
+    if i >= len(p_ref):
+        return "synonymous_variant", "", None
+    if i == 0 and p_ref[0] == "M" and (not q_alt or q_alt[0] != "M"):
+        return "start_lost", "p.Met1?", 1
+    ref_aa = p_ref[i]
+    if ref_aa == "*":
+        # stop lost: extension
+        new = q_alt[i] if i < len(q_alt) else "X"
+        stop = q_alt.find("*", i + 1)
+        ext = f"Ter{stop - i}" if stop > 0 else "Ter?"
+        return "stop_lost", f"p.Ter{i + 1}{_p3(new)}ext{ext}", i + 1
+    if i < len(q_alt) and q_alt[i] == "*":
+        return "stop_gained", f"p.{_p3(ref_aa)}{i + 1}Ter", i + 1
+    if frameshift:
+        if i >= len(q_alt):
+            return "frameshift_variant", f"p.{_p3(ref_aa)}{i + 1}fs", i + 1
+        stop = q_alt.find("*", i)
+        tail = f"Ter{stop - i + 1}" if stop >= 0 else "Ter?"
+        return "frameshift_variant", f"p.{_p3(ref_aa)}{i + 1}{_p3(q_alt[i])}fs{tail}", i + 1
+    # in-frame: common suffix
+    m = 0
+    while m < len(p_ref) - i and m < len(q_alt) - i and p_ref[-1 - m] == q_alt[-1 - m]:
+        m += 1
+    dele = p_ref[i:len(p_ref) - m]
+    ins = q_alt[i:len(q_alt) - m]
+    pos = i + 1
+    if len(dele) == 1 and len(ins) == 1:
+        return "missense_variant", f"p.{_p3(dele)}{pos}{_p3(ins)}", pos
+    if not ins:
+        if len(dele) == 1:
+            return "inframe_deletion", f"p.{_p3(dele)}{pos}del", pos
+        return "inframe_deletion", f"p.{_p3(dele[0])}{pos}_{_p3(dele[-1])}{pos + len(dele) - 1}del", pos
+    if not dele:
+        L = len(ins)
+        if L <= i and p_ref[i - L:i] == ins:
+            if L == 1:
+                return "inframe_insertion", f"p.{_p3(ins)}{i}dup", i
+            return "inframe_insertion", f"p.{_p3(ins[0])}{i - L + 1}_{_p3(ins[-1])}{i}dup", i - L + 1
+        return "inframe_insertion", f"p.{_p3(p_ref[i - 1])}{i}_{_p3(p_ref[i])}{i + 1}ins{_p3(ins)}", i
+    term = "inframe_deletion" if len(dele) > len(ins) else "inframe_insertion" if len(ins) > len(dele) \
+        else "missense_variant" if len(dele) == 1 else "protein_altering_variant"
+    rng = f"{_p3(dele[0])}{pos}" + (f"_{_p3(dele[-1])}{pos + len(dele) - 1}" if len(dele) > 1 else "")
+    return term, f"p.{rng}delins{_p3(ins)}", pos
+
+
+class TranscriptAnnotator:
+    """Annotates variants against one transcript; caches the spliced sequence and protein."""
+
+    def __init__(self, tx: Transcript, fasta):
+        self.tx = tx
+        self.fasta = fasta
+        self.loc = Locator(tx)
+        self._protein: str | None = None
+
+    @property
+    def lo(self) -> int:
+        return self.tx.start - (UPSTREAM if self.tx.strand == "+" else DOWNSTREAM)
+
+    @property
+    def hi(self) -> int:
+        return self.tx.end + (DOWNSTREAM if self.tx.strand == "+" else UPSTREAM)
+
+    def seq(self) -> str:
+        return self.tx.sequence(self.fasta)
+
+    def protein(self) -> str:
+        if self._protein is None:
+            s = self.seq()
+            p = translate(s[self.tx.cds_start - 1:self.tx.cds_end])
+            if "*" in p:
+                p = p[:p.index("*") + 1]
+            self._protein = p
+        return self._protein
+
+    def annotate(self, pos: int, ref: str, alt: str) -> Annotation | None:
+        tx = self.tx
+        start, r, a = trim(pos, ref.upper(), alt.upper())
+        if not r and not a:
+            return None
+        if r:
+            g_lo, g_hi = start, start + len(r) - 1
+        else:
+            g_lo, g_hi = start - 1, start  # insertion between these two bases
+        if g_hi < self.lo or g_lo > self.hi:
+            return None
+        if (not r or not a) and (tx.start <= g_hi and g_lo <= tx.end):
+            start, r, a = _shift3(self.fasta, tx.chrom, start, r, a, tx.strand)
+            g_lo, g_hi = (start, start + len(r) - 1) if r else (start - 1, start)
+        terms: set[str] = set()
+        hgvs_p, ppos = "", None
+        if g_hi < tx.start or g_lo > tx.end:
+            five = (g_hi < tx.start) == (tx.strand == "+")
+            terms.add("upstream_gene_variant" if five else "downstream_gene_variant")
+        else:
+            positions = range(g_lo, g_hi + 1) if g_hi - g_lo < 2000 else (g_lo, g_hi)
+            regions = set()
+            splice: set[str] = set()
+            insertion = not r
+            per = [self.loc.region_terms(g) for g in positions]
+            for reg, st in per:
+                regions.add(reg)
+                splice |= st
+            if not r:
+                # an insertion disrupts a splice dinucleotide only when both flanks lie inside it
+                core = {"splice_donor_variant", "splice_acceptor_variant"}
+                inside = all(reg == "intron" and st & core for reg, st in per)
+                if splice and not inside:
+                    splice = {"splice_region_variant"}
+            terms |= splice
+            if "intron" in regions:
+                terms.add("intron_variant")
+            if "exon" in regions:
+                t2, hgvs_p, ppos = self._exonic(start, r, a, g_lo, g_hi, regions)
+                terms |= t2
+            if "intron" in regions and "exon" in regions and tx.coding and not hgvs_p:
+                hgvs_p = "p.?"
+        hgvs_c = self._hgvs_c(start, r, a, g_lo, g_hi)
+        ordered = [t for t in ORDER if t in terms]
+        if "intron_variant" in ordered and len(ordered) > 1 and (
+                "splice_donor_variant" in ordered or "splice_acceptor_variant" in ordered):
+            ordered.remove("intron_variant")
+        return Annotation(tx.gene, tx.id, ordered, hgvs_c, hgvs_p, ppos)
+
+    # -- exonic consequences
+    def _exonic(self, start: int, r: str, a: str, g_lo: int, g_hi: int, regions: set[str]):
+        tx = self.tx
+        if not tx.coding:
+            return {"non_coding_transcript_exon_variant"}, "", None
+        loc = self.loc
+        if r:
+            c1, c2 = loc.cdna(g_lo), loc.cdna(g_hi)
+        else:
+            c1, c2 = loc.cdna(g_lo), loc.cdna(g_hi)
+            if c1 is None or c2 is None:  # insertion at an exon edge: treat as intronic/UTR
+                return set(), "", None
+        exonic = [c for c in (c1, c2) if c is not None]
+        lo_c, hi_c = min(exonic), max(exonic)
+        if hi_c < tx.cds_start:
+            return {"5_prime_UTR_variant"}, "", None
+        if lo_c > tx.cds_end:
+            return {"3_prime_UTR_variant"}, "", None
+        if "intron" in regions or c1 is None or c2 is None:
+            return {"coding_sequence_variant"}, "p.?", None
+        # transcript-orientation alleles and cDNA interval [x, y) replaced by alt
+        if tx.strand == "+":
+            rr, aa = r, a
+        else:
+            rr, aa = revcomp(r), revcomp(a)
+        if rr:
+            x, y = lo_c - 1, hi_c  # 0-based half-open
+        else:
+            x = y = max(c1, c2) - 1  # insert before the 3' flank (transcript orientation)
+        if x < tx.cds_start - 1 or y > tx.cds_end:
+            terms = set()
+            if x < tx.cds_start - 1 <= y:
+                terms.add("start_lost" if self.seq()[tx.cds_start - 1:tx.cds_start + 2] == "ATG" else
+                          "coding_sequence_variant")
+                return terms, "p.?", 1
+            return {"coding_sequence_variant", "3_prime_UTR_variant"}, "p.?", None
+        seq = self.seq()
+        cds0 = tx.cds_start - 1
+        a0, b0 = x - cds0, y - cds0  # CDS coordinates (0-based, half-open)
+        P = self.protein()
+        frameshift = (len(aa) - len(rr)) % 3 != 0
+        ci = a0 // 3
+        if len(rr) == len(aa) == 1:
+            codon = seq[cds0 + 3 * ci:cds0 + 3 * ci + 3]
+            k = a0 - 3 * ci
+            new = codon[:k] + aa + codon[k + 1:]
+            ra, na = CODON_TABLE.get(codon, "X"), CODON_TABLE.get(new, "X")
+            if ra == na:
+                if ra == "*":
+                    return {"stop_retained_variant"}, f"p.Ter{ci + 1}=", ci + 1
+                if ci == 0 and ra == "M":
+                    return {"start_retained_variant"}, f"p.Met1=", 1
+                return {"synonymous_variant"}, f"p.{_p3(ra)}{ci + 1}=", ci + 1
+            if ra != "*" and na != "*" and not (ci == 0 and ra == "M"):
+                return {"missense_variant"}, f"p.{_p3(ra)}{ci + 1}{_p3(na)}", ci + 1
+        alt_tail_start = cds0 + 3 * ci
+        if not frameshift:
+            ce = -(-b0 // 3) if b0 > a0 else ci + (1 if a0 % 3 else 0)
+            ce = max(ce, ci)
+            seg = seq[alt_tail_start:cds0 + a0] + aa + seq[cds0 + b0:cds0 + 3 * ce]
+            q = P[:ci] + translate(seg) + P[ce:]
+            if "*" in q:
+                q = q[:q.index("*") + 1]
+            else:
+                q += self._readthrough(seq, cds0 + 3 * ce + (len(aa) - len(rr)) * 0, seg, ci, ce)
+        else:
+            alt_seq = seq[alt_tail_start:cds0 + a0] + aa + seq[cds0 + b0:]
+            q = P[:ci]
+            chunk = 0
+            while True:
+                piece = translate(alt_seq[chunk:chunk + 600])
+                if "*" in piece:
+                    q += piece[:piece.index("*") + 1]
+                    break
+                q += piece
+                chunk += 600
+                if chunk >= len(alt_seq):
+                    break
+        term, hp, pos = describe_protein(P, q, frameshift)
+        if term == "synonymous_variant":
+            return {"synonymous_variant"}, f"p.{_p3(P[ci])}{ci + 1}=", ci + 1
+        return {term}, hp, pos
+
+    def _readthrough(self, seq: str, utr_start: int, seg: str, ci: int, ce: int) -> str:
+        """Translate beyond the lost stop codon into the 3' UTR until the next stop."""
+        tail = translate(seq[self.tx.cds_end:])
+        return tail[:tail.index("*") + 1] if "*" in tail else tail
+
+    # -- c. description
+    def _hgvs_c(self, start: int, r: str, a: str, g_lo: int, g_hi: int) -> str:
+        loc, tx = self.loc, self.tx
+        prefix = "c." if tx.coding else "n."
+        plus = tx.strand == "+"
+        rr, aa = (r, a) if plus else (revcomp(r), revcomp(a))
+        if r:
+            p5, p3 = (loc.c_pos(g_lo), loc.c_pos(g_hi)) if plus else (loc.c_pos(g_hi), loc.c_pos(g_lo))
+            rng = p5 if g_lo == g_hi else f"{p5}_{p3}"
+            if len(r) == 1 and len(a) == 1:
+                return f"{prefix}{p5}{rr}>{aa}"
+            if not a:
+                return f"{prefix}{rng}del"
+            return f"{prefix}{rng}delins{aa}"
+        # insertion between g_lo and g_hi; duplicate of the preceding (5') bases?
+        L = len(a)
+        if plus:
+            prev = self.fasta.fetch(tx.chrom, g_lo - L, g_lo).upper()
+            if prev == a:
+                d5, d3 = loc.c_pos(g_lo - L + 1), loc.c_pos(g_lo)
+                return f"{prefix}{d5 if L == 1 else d5 + '_' + d3}dup"
+            return f"{prefix}{loc.c_pos(g_lo)}_{loc.c_pos(g_hi)}ins{aa}"
+        prev = revcomp(self.fasta.fetch(tx.chrom, g_hi - 1, g_hi - 1 + L).upper())
+        if prev == aa:
+            d5, d3 = loc.c_pos(g_hi + L - 1), loc.c_pos(g_hi)
+            return f"{prefix}{d5 if L == 1 else d5 + '_' + d3}dup"
+        return f"{prefix}{loc.c_pos(g_hi)}_{loc.c_pos(g_lo)}ins{aa}"

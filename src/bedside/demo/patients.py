@@ -1,0 +1,157 @@
+"""The four demo patients: clinical context and the variants each one carries.
+
+The clinical stories pair real tumor hotspots with the tumor types they are known in (BRAF V600E in
+cutaneous melanoma, EGFR L858R in lung adenocarcinoma, KRAS G12D in colorectal adenocarcinoma, PIK3CA
+H1047R in breast carcinoma) and germline pharmacogenomic/pathogenic variants with medications or
+lifestyle items that make the clinical join matter. Ages, labs and lifestyle values are invented.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from bedside.demo.reference import Reference
+from bedside.demo.variants import PatientPlan, Picker, Planted, coding_deletion, coding_snv
+
+
+@dataclass(frozen=True)
+class ClinicalRow:
+    patient_id: str
+    age: int
+    sex: str
+    diagnosis: str  # OncoTree code
+    medications: tuple[str, ...]
+    labs: tuple[str, ...]  # "name=value unit"
+    smoking_status: str
+    pack_years: float
+    alcohol_units_per_week: float
+    bmi: float
+    diet: tuple[str, ...]
+
+
+CLINICAL: tuple[ClinicalRow, ...] = (
+    ClinicalRow("PT01", 58, "male", "SKCM", ("omeprazole", "lisinopril"),
+                ("creatinine_clearance=92 mL/min", "egfr=88 mL/min/1.73m2", "bilirubin=0.7 mg/dL", "alt=24 U/L"),
+                "never", 0, 6, 27.1, ("mediterranean",)),
+    ClinicalRow("PT02", 64, "female", "LUAD", ("itraconazole", "metformin"),
+                ("creatinine_clearance=78 mL/min", "egfr=75 mL/min/1.73m2", "bilirubin=0.6 mg/dL", "alt=31 U/L"),
+                "current", 30, 4, 23.4, ("omnivore", "coffee")),
+    ClinicalRow("PT03", 71, "male", "COAD", ("warfarin", "amlodipine"),
+                ("creatinine_clearance=45 mL/min", "egfr=47 mL/min/1.73m2", "bilirubin=0.9 mg/dL", "alt=19 U/L"),
+                "former", 15, 10, 29.3, ("omnivore",)),
+    ClinicalRow("PT04", 49, "female", "IDC", ("levothyroxine",),
+                ("creatinine_clearance=104 mL/min", "egfr=96 mL/min/1.73m2", "bilirubin=1.1 mg/dL", "alt=22 U/L"),
+                "never", 0, 3, 22.0, ("vegetarian", "grapefruit")),
+)
+
+PATIENTS = tuple(r.patient_id for r in CLINICAL)
+
+#: c. positions of the named variants, kept away from exon edges when the gene models are drawn
+PROTECTED: dict[str, list[int]] = {
+    "BRAF": [1799], "KRAS": [35, 38], "EGFR": [2369, 2573], "PIK3CA": [1633, 3140],
+    "TP53": [524, 818], "BRCA1": [67, 68, 69, 70], "DPYD": [1679, 2846], "CYP2C19": [636, 681],
+    "TPMT": [238, 460, 719], "UGT1A1": [211, 686], "CYP2C9": [430, 1075], "NUDT15": [415],
+}
+
+
+def named_variants(ref: Reference) -> dict[str, Planted]:
+    """Every named variant of the demo, by key."""
+    v = [
+        # somatic hotspots
+        coding_snv(ref, "BRAF", 1799, "T", "A", category="hotspot", rsid="rs113488022"),
+        coding_snv(ref, "EGFR", 2573, "T", "G", category="hotspot", rsid="rs121434568"),
+        coding_snv(ref, "TP53", 818, "G", "A", category="hotspot", rsid="rs28934576"),
+        coding_snv(ref, "KRAS", 35, "G", "A", category="hotspot", rsid="rs121913529"),
+        coding_snv(ref, "PIK3CA", 3140, "A", "G", category="hotspot", rsid="rs121913279"),
+        # germline pharmacogenomic (PharmCAT definitions) and pathogenic
+        coding_snv(ref, "CYP2C19", 332, "A", "G", offset=-23, category="pgx", rsid="rs12769205"),
+        coding_snv(ref, "CYP2C19", 681, "G", "A", category="pgx", rsid="rs4244285"),
+        coding_snv(ref, "DPYD", 1905, "G", "A", offset=1, category="pgx", rsid="rs3918290"),
+        coding_snv(ref, "UGT1A1", 211, "G", "A", category="pgx", rsid="rs4148323"),
+        coding_deletion(ref, "BRCA1", 68, 69, "AG", category="pathogenic", hgvs_p="p.Glu23ValfsTer17"),
+    ]
+    return {p.key: p for p in v}
+
+
+#: patient -> (somatic named variant key, expected VAF) and (germline named key, haplotype)
+STORY: dict[str, tuple[list[tuple[str, float]], list[tuple[str, str]]]] = {
+    "PT01": ([("BRAF:c.1799T>A", 0.45)], [("CYP2C19:c.332-23A>G", "A"), ("CYP2C19:c.681G>A", "A")]),
+    "PT02": ([("EGFR:c.2573T>G", 0.4), ("TP53:c.818G>A", 0.3)], []),
+    "PT03": ([("KRAS:c.35G>A", 0.4)], [("DPYD:c.1905+1G>A", "B")]),
+    "PT04": ([("PIK3CA:c.3140A>G", 0.35)], [("BRCA1:c.68_69delAG", "A"), ("UGT1A1:c.211G>A", "B")]),
+}
+
+PASSENGER_VAFS = (0.3, 0.2, 0.3, 0.2, 0.15)
+N_COMMON = 18
+N_UNRELATED = 40
+
+
+@dataclass
+class DemoPlan:
+    named: dict[str, Planted]
+    plans: dict[str, PatientPlan]
+    common: list[tuple[Planted, float]]  # common germline sites with their population AF
+    unrelated: list[tuple[Planted, float]]  # population sites no patient carries
+
+
+def plan_variants(ref: Reference, seed: int) -> DemoPlan:
+    rng = random.Random(f"bedside-demo-variants-{seed}")
+    named = named_variants(ref)
+    picker = Picker(ref, rng, [(p.chrom, p.pos) for p in named.values()])
+    # common germline pool: synonymous (ClinVar Benign in the demo), intronic SNVs and deletions, intergenic
+    common: list[tuple[Planted, float]] = []
+    for i in range(N_COMMON):
+        if i < 6:
+            p = picker.coding("synonymous", "common")
+        elif i < 12:
+            p = picker.intronic_snv("common")
+        elif i < 14:
+            p = picker.intronic_indel("common", "deletion")
+        else:
+            p = picker.intergenic_snv("common")
+        common.append((p, round(rng.uniform(0.05, 0.6), 4)))
+    plans: dict[str, PatientPlan] = {}
+    for patient in PATIENTS:
+        somatic_named, germline_named = STORY[patient]
+        plan = PatientPlan(patient)
+        for key, hap in germline_named:
+            plan.germline.append((named[key], hap))
+        for p, af in rng.sample(common, 7):
+            hom = rng.random() < af
+            plan.germline.append((p, "AB" if hom else rng.choice("AB")))
+        # rare private germline variants: one intronic, one missense
+        plan.germline.append((picker.intronic_snv("rare"), rng.choice("AB")))
+        plan.germline.append((picker.coding("missense", "rare"), rng.choice("AB")))
+        for key, vaf in somatic_named:
+            plan.somatic.append((named[key], vaf))
+        passengers = [
+            picker.coding("synonymous", "passenger"),
+            picker.coding("missense", "passenger"),
+            picker.intronic_snv("passenger"),
+            picker.intronic_indel("passenger", "deletion"),
+            picker.intronic_indel("passenger", "insertion"),
+        ]
+        plan.somatic.extend(zip(passengers, PASSENGER_VAFS))
+        plan.germline.sort(key=lambda t: (t[0].chrom, t[0].pos))
+        plans[patient] = plan
+    unrelated = []
+    for i in range(N_UNRELATED):
+        p = picker.intronic_snv("unrelated") if i % 2 else picker.intergenic_snv("unrelated")
+        unrelated.append((p, round(10 ** rng.uniform(-4, -0.5), 6)))
+    return DemoPlan(named, plans, common, unrelated)
+
+
+def population_af(plan: DemoPlan) -> dict[str, float]:
+    """Demo population allele frequencies (synthetic, gnomAD-like) per variant key."""
+    af = {p.key: a for p, a in plan.common}
+    af.update({p.key: a for p, a in plan.unrelated})
+    # named germline variants: DPYD c.1905+1G>A ≈ 0.005 as in gnomAD (v4, 1.6 M alleles); others synthetic
+    af.update({"CYP2C19:c.332-23A>G": 0.16, "CYP2C19:c.681G>A": 0.15, "DPYD:c.1905+1G>A": 0.0051,
+               "UGT1A1:c.211G>A": 0.021, "BRCA1:c.68_69delAG": 0.00021})
+    # one rare germline variant per patient is in the population file at a very low AF, the other absent
+    for plan_ in plan.plans.values():
+        rare = [p for p, _ in plan_.germline if p.category == "rare"]
+        if rare:
+            af[rare[0].key] = 0.00012
+    return af

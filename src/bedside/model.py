@@ -1,0 +1,244 @@
+"""Plain dataclasses shared by every stage. They know nothing of files or tools.
+
+Everything here serialises to JSON with :func:`to_dict` (dataclasses.asdict plus enum handling), and the
+per-patient :class:`Case` is what ``case.json`` holds and the report renders.
+Add fields with defaults only; never rename existing ones (other modules and case.json depend on them).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Origin(str, enum.Enum):
+    SOMATIC = "somatic"
+    GERMLINE = "germline"
+
+
+class Tier(str, enum.Enum):
+    """AMP/ASCO/CAP 2017 tiers (Li et al., J Mol Diagn 2017;19:4-23, PMID 27993330)."""
+
+    I = "I"  # noqa: E741
+    II = "II"
+    III = "III"
+    IV = "IV"
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a clinical statement comes from: guideline, drug label, PMID, or database + version."""
+
+    source: str  # e.g. "FDA label (Tafinlar)", "CPIC", "CIViC", "NCCN"
+    pmid: str | None = None
+    url: str | None = None
+    version: str | None = None  # database release or label revision date
+    date: str | None = None  # date the entry was curated or the source published (ISO)
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Variant:
+    chrom: str
+    pos: int  # 1-based, as in VCF
+    ref: str
+    alt: str
+    id: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.chrom}:{self.pos}:{self.ref}>{self.alt}"
+
+    @property
+    def kind(self) -> str:
+        if len(self.ref) == 1 and len(self.alt) == 1:
+            return "SNV"
+        if len(self.ref) == len(self.alt):
+            return "MNV"
+        return "indel"
+
+
+@dataclass
+class Consequence:
+    gene: str
+    transcript: str | None = None
+    consequence: str = ""  # Sequence Ontology term(s), '&'-joined, e.g. missense_variant
+    hgvs_c: str | None = None  # e.g. ENST00000288602:c.1799T>A or c.1799T>A
+    hgvs_p: str | None = None  # e.g. p.Val600Glu (3-letter)
+    protein_position: int | None = None
+    impact: str | None = None  # HIGH / MODERATE / LOW / MODIFIER
+
+
+@dataclass
+class ClinVarRecord:
+    clnsig: str | None = None
+    review_status: str | None = None
+    stars: int | None = None
+    gene_info: str | None = None
+    variation_id: str | None = None
+    version: str | None = None
+
+
+@dataclass
+class Evidence:
+    """One knowledge-base statement: biomarker + tumor type -> therapy, with level and citation."""
+
+    gene: str
+    alteration: str  # e.g. p.V600E, codon G12, exon19del, truncating
+    tumor_type: str  # OncoTree code the evidence is about
+    therapy: str
+    direction: str  # "sensitivity" | "resistance"
+    level: str  # A | B | C | D (AMP/ASCO/CAP evidence levels)
+    citations: list[Citation] = field(default_factory=list)
+    matched_tumor_type: str | None = None  # how the patient's tumor type matched (self/ancestor)
+    source_id: str | None = None  # knowledge-base row id, CIViC EID, ...
+
+
+@dataclass
+class Finding:
+    variant: Variant
+    origin: Origin
+    consequence: Consequence | None = None
+    tier: Tier | None = None
+    vaf: float | None = None
+    depth: int | None = None
+    alt_reads: int | None = None
+    normal_vaf: float | None = None
+    population_af: float | None = None
+    clinvar: ClinVarRecord | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    filters: list[str] = field(default_factory=list)
+    tumor_only: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Diplotype:
+    """Pharmacogene call for one sample."""
+
+    gene: str
+    diplotypes: list[str]  # more than one when ambiguous, e.g. ["*1/*2"]
+    phenotype: str | None = None
+    activity_score: float | None = None
+    missing_positions: list[str] = field(default_factory=list)
+    source: str = "called"  # "called" from the VCF, or "outside" call (e.g. CYP2D6)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Recommendation:
+    drug: str
+    text: str
+    gene: str | None = None
+    phenotype: str | None = None
+    classification: str | None = None  # CPIC strength, or evidence level
+    citations: list[Citation] = field(default_factory=list)
+    kind: str = "pgx"  # pgx | therapy | interaction
+
+
+@dataclass
+class RuleResult:
+    """One interaction / tailoring rule applied to this patient's context."""
+
+    rule_id: str
+    category: str  # gene-drug | drug-drug | drug-lifestyle | organ-function
+    drug: str
+    status: str  # "fired" | "not_fired" | "not_evaluated"
+    reason: str
+    action: str | None = None  # what changes in the recommendation when it fires
+    citations: list[Citation] = field(default_factory=list)
+
+
+@dataclass
+class LabValue:
+    name: str
+    value: float
+    unit: str
+
+
+@dataclass
+class PatientContext:
+    patient_id: str
+    age: int | None = None
+    sex: str | None = None
+    diagnosis: str | None = None  # OncoTree code
+    diagnosis_name: str | None = None
+    medications: list[str] = field(default_factory=list)
+    labs: list[LabValue] = field(default_factory=list)
+    smoking_status: str | None = None
+    pack_years: float | None = None
+    alcohol_units_per_week: float | None = None
+    bmi: float | None = None
+    diet: list[str] = field(default_factory=list)
+    not_evaluated: list[str] = field(default_factory=list)  # inputs that could not be used, and why
+
+
+@dataclass
+class QCMetric:
+    sample: str
+    metric: str
+    value: float | None
+    threshold: float | None = None
+    comparison: str = ">="  # value must be <comparison> threshold to pass
+    passed: bool | None = None
+    source: str | None = None  # which tool/file produced it
+
+
+@dataclass
+class Case:
+    patient_id: str
+    context: PatientContext
+    tumor_sample: str | None = None
+    normal_sample: str | None = None
+    somatic: list[Finding] = field(default_factory=list)
+    germline: list[Finding] = field(default_factory=list)
+    pgx: list[Diplotype] = field(default_factory=list)
+    recommendations: list[Recommendation] = field(default_factory=list)
+    rules: list[RuleResult] = field(default_factory=list)
+    qc: list[QCMetric] = field(default_factory=list)
+    tmb: float | None = None  # somatic mutations per Mb of callable territory
+    callable_mb: float | None = None
+    versions: dict[str, str] = field(default_factory=dict)  # tool / knowledge-base versions used
+    notices: list[str] = field(default_factory=list)
+    generated: str | None = None
+
+
+def to_dict(obj: Any) -> Any:
+    """JSON-ready representation of a model object (enums become their values)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: to_dict(v) for k, v in obj.items()}
+    return obj
+
+
+def from_dict(cls: type, data: Any) -> Any:
+    """Inverse of :func:`to_dict` for the dataclasses above (used to read case.json back)."""
+    import types
+    import typing
+
+    if data is None:
+        return None
+    origin = typing.get_origin(cls)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(cls) if a is not type(None)]
+        return from_dict(args[0], data) if len(args) == 1 else data
+    if origin is list:
+        (item,) = typing.get_args(cls)
+        return [from_dict(item, x) for x in data]
+    if origin is dict:
+        return dict(data)
+    if isinstance(cls, type) and issubclass(cls, enum.Enum):
+        return cls(data)
+    if dataclasses.is_dataclass(cls):
+        hints = typing.get_type_hints(cls)
+        kwargs = {f.name: from_dict(hints[f.name], data[f.name])
+                  for f in dataclasses.fields(cls) if f.name in data}
+        return cls(**kwargs)
+    return data

@@ -1,0 +1,160 @@
+"""Pharmacogenomics: named-allele matching, phenotypes / activity scores, CPIC recommendations.
+
+Python API::
+
+    calls = call_genes("germline.vcf.gz", "resources/pgx")      # sample -> [Diplotype]
+    recs = recommend(calls["NORMAL"])                             # [Recommendation]
+
+Allele definitions are PharmCAT-format (``<GENE>_translation.json``) and always supplied by the user.
+Phenotype tables and CPIC recommendations default to the bundled CC0 CPIC subset in ``pgx/data``
+(see ``data/SOURCE.md``); pass ``phenotypes_dir`` / ``guidelines_dir`` for full sets.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from bedside.errors import InputError
+from bedside.model import Diplotype, Recommendation
+from bedside.pgx.cpic import load_guidelines, recommend_for
+from bedside.pgx.definitions import GeneDefinition, load_definitions
+from bedside.pgx.genotypes import read_genotypes
+from bedside.pgx.matcher import MatchResult, match_gene
+from bedside.pgx.phenotype import PhenotypeTable, _fmt_score, load_phenotype_tables
+
+DATA_DIR = Path(__file__).parent / "data"
+BUNDLED_PHENOTYPES = DATA_DIR / "phenotypes"
+BUNDLED_GUIDELINES = DATA_DIR / "guidelines"
+
+__all__ = ["call_genes", "recommend", "read_outside_calls", "diplotype_from_match", "BUNDLED_PHENOTYPES",
+           "BUNDLED_GUIDELINES"]
+
+_TABLE_CACHE: dict[str, dict[str, PhenotypeTable]] = {}
+
+
+def phenotype_tables(directory: str | Path | None = None) -> dict[str, PhenotypeTable]:
+    key = str(Path(directory or BUNDLED_PHENOTYPES).resolve())
+    if key not in _TABLE_CACHE:
+        _TABLE_CACHE[key] = load_phenotype_tables(key)
+    return _TABLE_CACHE[key]
+
+
+def diplotype_from_match(m: MatchResult, table: PhenotypeTable | None) -> Diplotype:
+    d = Diplotype(gene=m.gene, diplotypes=m.names(), missing_positions=list(m.missing_positions),
+                  notes=list(m.notes))
+    if not m.called:
+        d.phenotype = "Indeterminate"
+        return d
+    if table is None:
+        d.notes.append(f"no phenotype table for {m.gene}; phenotype not assigned")
+        return d
+    calls = [table.call(a, b) for a, b in m.diplotypes]
+    phenos = sorted({c.phenotype or "unassigned" for c in calls})
+    scores = {c.activity_score for c in calls}
+    d.phenotype = phenos[0] if len(phenos) == 1 else " | ".join(phenos)
+    if len(phenos) > 1:
+        d.notes.append("ambiguous call with different phenotypes: " + "; ".join(
+            f"{a}/{b} -> {c.phenotype}" for (a, b), c in zip(m.diplotypes, calls)))
+    if "unassigned" in phenos:
+        d.notes.append("no phenotype in the table for: " + ", ".join(
+            f"{a}/{b}" for (a, b), c in zip(m.diplotypes, calls) if c.phenotype is None))
+    if len(scores) == 1:
+        d.activity_score = scores.pop()
+    return d
+
+
+def read_outside_calls(path: str | Path) -> list[Diplotype]:
+    """Outside calls TSV: ``gene<TAB>diplotype[<TAB>phenotype[<TAB>activity_score]]``; '#' comments and a
+    header line starting with ``gene`` are skipped."""
+    path = Path(path)
+    out: list[Diplotype] = []
+    seen: set[str] = set()
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read outside calls: {exc}", path=path) from exc
+    for n, line in enumerate(lines, 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = [c.strip() for c in next(csv.reader([line], delimiter="\t"))]
+        if n == 1 and cols[0].lower() == "gene":
+            continue
+        if len(cols) < 2 or not cols[0] or not cols[1]:
+            raise InputError("expected gene<TAB>diplotype[<TAB>phenotype[<TAB>activity_score]]", path=path, line=n)
+        gene, dip = cols[0], cols[1]
+        if gene in seen:
+            raise InputError(f"gene {gene} given twice", path=path, line=n)
+        seen.add(gene)
+        if "/" not in dip:
+            raise InputError(f"diplotype {dip!r} is not of the form A/B", path=path, line=n)
+        score = None
+        if len(cols) > 3 and cols[3]:
+            try:
+                score = float(cols[3])
+            except ValueError as exc:
+                raise InputError(f"activity score {cols[3]!r} is not a number", path=path, line=n) from exc
+        out.append(Diplotype(gene=gene, diplotypes=[dip], phenotype=(cols[2] or None) if len(cols) > 2 else None,
+                             activity_score=score, source="outside",
+                             notes=[f"outside call from {path.name}"]))
+    return out
+
+
+def call_genes(vcf: str | Path, definitions_dir: str | Path, sample: str | None = None,
+               outside_calls: str | Path | list[Diplotype] | None = None,
+               phenotypes_dir: str | Path | None = None,
+               genes: list[str] | None = None) -> dict[str, list[Diplotype]]:
+    """Call every defined gene for each sample (or only ``sample``): sample -> diplotypes."""
+    defs: dict[str, GeneDefinition] = load_definitions(definitions_dir, genes)
+    tables = phenotype_tables(phenotypes_dir)
+    outside = read_outside_calls(outside_calls) if isinstance(outside_calls, (str, Path)) else (outside_calls or [])
+    genotypes = read_genotypes(vcf, defs, [sample] if sample else None)
+    result: dict[str, list[Diplotype]] = {}
+    outside_genes = {o.gene for o in outside}
+    for s, sg in genotypes.items():
+        dips = []
+        for gene, defn in defs.items():
+            if gene in outside_genes:
+                continue  # an outside call replaces the VCF call (as in PharmCAT)
+            table = tables.get(gene)
+            m = match_gene(defn, sg.calls.get(gene, {}), table.activity if table else None)
+            m.notes[:0] = sg.notes.get(gene, [])
+            dips.append(diplotype_from_match(m, table))
+        for o in outside:
+            o2 = Diplotype(**{**o.__dict__, "notes": list(o.notes), "missing_positions": []})
+            t = tables.get(o.gene)
+            if o2.phenotype is None and t is not None and len(o2.diplotypes) == 1:
+                a, b = o2.diplotypes[0].split("/", 1)
+                c = t.call(a, b)
+                o2.phenotype, o2.activity_score = c.phenotype, o2.activity_score if o2.activity_score is not None else c.activity_score
+            dips.append(o2)
+        result[s] = dips
+    return result
+
+
+def _keys_for(d: Diplotype, table: PhenotypeTable | None) -> list[tuple[str, str | None]]:
+    keys: list[tuple[str, str | None]] = []
+    if table is not None and d.source == "called":
+        for dip in d.diplotypes:
+            a, b = dip.split("/", 1)
+            c = table.call(a, b)
+            if c.lookup_key:
+                keys.append((c.lookup_key, c.phenotype))
+    else:
+        if d.activity_score is not None:
+            keys.append((_fmt_score(d.activity_score), d.phenotype))
+        if d.phenotype:
+            keys.append((d.phenotype, d.phenotype))
+    return list(dict.fromkeys(keys))
+
+
+def recommend(diplotypes: list[Diplotype], guidelines_dir: str | Path | None = None,
+              phenotypes_dir: str | Path | None = None) -> list[Recommendation]:
+    """CPIC recommendations that apply to these calls (one sample), each with its guideline citation."""
+    tables = phenotype_tables(phenotypes_dir)
+    keys: dict[str, list[tuple[str, str | None]]] = {}
+    for d in diplotypes:
+        k = _keys_for(d, tables.get(d.gene))
+        if k:
+            keys[d.gene] = k
+    return recommend_for(load_guidelines(guidelines_dir or BUNDLED_GUIDELINES), keys)

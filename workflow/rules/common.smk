@@ -1,0 +1,237 @@
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+from bedside.errors import BedsideError
+from bedside.io import sheets as bsheets
+from bedside import regions as bregions
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+
+def _fail(exc):
+    """Stop before any job starts, with the message naming file and row."""
+    sys.stderr.write(f"\nBedside: input error, nothing was run.\n{exc}\n\n")
+    raise SystemExit(2)
+
+
+try:
+    SHEET = bsheets.load_sheets(config["samples"], config["units"])
+    if config.get("clinical", {}).get("table"):
+        bsheets.check_patients_in_clinical(
+            SHEET,
+            bsheets.clinical_patient_ids(config["clinical"]["table"]),
+            config["clinical"]["table"],
+        )
+    CHUNKS = {
+        r.name: r
+        for r in bregions.chunks(
+            config["reference"]["fasta"],
+            config.get("calling", {}).get("chunk_size", 1000000),
+            config["reference"].get("targets") or None,
+        )
+    }
+except BedsideError as exc:
+    _fail(exc)
+
+PATIENTS = SHEET.patients()
+SAMPLES = sorted(SHEET.samples)
+NORMALS = sorted(s.sample_name for s in SHEET.normals())
+TUMOR_PATIENTS = sorted({s.patient for s in SHEET.tumors()})
+PAIRED_PATIENTS = sorted(
+    p for p in TUMOR_PATIENTS if SHEET.sample_of(p, "normal") is not None
+)
+REF = "resources/reference/genome.fa"
+FAI = "resources/reference/genome.fa.fai"
+GFF = "resources/reference/genes.gff3"
+
+
+wildcard_constraints:
+    patient="|".join(PATIENTS),
+    sample="|".join(SAMPLES),
+    unit="|".join(sorted({u.unit_name for u in SHEET.units})),
+    chunk="|".join(CHUNKS),
+    kind="somatic|germline",
+
+
+def cfg(*keys, default=None):
+    node = config
+    for k in keys:
+        if not isinstance(node, dict) or k not in node:
+            return default
+        node = node[k]
+    return node
+
+
+def patient_of(sample):
+    return SHEET.samples[sample].patient
+
+
+def tumor_of(patient):
+    s = SHEET.sample_of(patient, "tumor")
+    return s.sample_name if s else None
+
+
+def normal_of(patient):
+    s = SHEET.sample_of(patient, "normal")
+    return s.sample_name if s else None
+
+
+def unit_of(wildcards):
+    for u in SHEET.units_of(wildcards.sample):
+        if u.unit_name == wildcards.unit:
+            return u
+    raise ValueError(f"unknown unit {wildcards.sample}/{wildcards.unit}")
+
+
+def get_fastqs(wildcards):
+    u = unit_of(wildcards)
+    return {"r1": u.fq1, "r2": u.fq2} if u.fq2 else {"r1": u.fq1}
+
+
+def get_unit_bams(wildcards):
+    return [
+        f"results/{wildcards.patient}/align/units/{wildcards.sample}.{u.unit_name}"
+        + (".input.bam" if u.bam else ".fastq.bam")
+        for u in SHEET.units_of(wildcards.sample)
+    ]
+
+
+def get_fastp_jsons():
+    return [
+        f"results/{patient_of(u.sample_name)}/qc/fastp/{u.sample_name}.{u.unit_name}.json"
+        for u in SHEET.units
+        if not u.bam
+    ]
+
+
+def sample_bam(sample):
+    return f"results/{patient_of(sample)}/align/{sample}.bam"
+
+
+def sample_bai(sample):
+    return f"results/{patient_of(sample)}/align/{sample}.bam.bai"
+
+
+def read_group(wildcards):
+    s = SHEET.samples[wildcards.sample]
+    return (
+        f"@RG\\tID:{wildcards.sample}.{wildcards.unit}\\tSM:{wildcards.sample}"
+        f"\\tLB:{wildcards.sample}\\tPL:{s.platform}\\tPU:{wildcards.unit}"
+    )
+
+
+def chunk_region(wildcards):
+    return CHUNKS[wildcards.chunk].samtools
+
+
+def optional(key_path):
+    """A resource path from the config, or [] when unset (for rule inputs)."""
+    value = cfg(*key_path)
+    return value if value else []
+
+
+def clinical_source_args():
+    if cfg("clinical", "table"):
+        return f"--table {cfg('clinical', 'table')}"
+    if cfg("clinical", "omop"):
+        return f"--omop {cfg('clinical', 'omop')}"
+    return ""
+
+
+def get_final_outputs():
+    outs = ["results/cohort/multiqc/multiqc_report.html", "results/cohort/summary.html"]
+    for p in PATIENTS:
+        outs += [f"results/{p}/report.html", f"results/{p}/report.json"]
+        if cfg("report", "pdf", default=True):
+            outs.append(f"results/{p}/report.pdf")
+    if len(NORMALS) > 1:
+        outs.append("results/cohort/germline/joint.vcf.gz")
+    return outs
+
+
+def somatic_inputs(wc):
+    t = tumor_of(wc.patient)
+    n = normal_of(wc.patient)
+    inputs = {
+        "tumor": sample_bam(t),
+        "tumor_bai": sample_bai(t),
+        "ref": REF,
+    }
+    if n and not cfg("calling", "somatic", "tumor_only", default=False):
+        inputs["normal"] = sample_bam(n)
+        inputs["normal_bai"] = sample_bai(n)
+    if (
+        cfg("calling", "somatic", "panel_of_normals", default=True)
+        and len(NORMALS) >= 2
+    ):
+        inputs["pon"] = "results/cohort/pon/pon.vcf.gz"
+    if cfg("resources", "population"):
+        inputs["population"] = cfg("resources", "population")
+    return inputs
+
+
+def somatic_args(wc, input):
+    args = []
+    if "normal" in input.keys():
+        args.append(f"--normal {input.normal}")
+    else:
+        args.append("--tumor-only")
+    if "pon" in input.keys():
+        args.append(f"--pon {input.pon}")
+    if "population" in input.keys():
+        args.append(f"--population {input.population}")
+    if cfg("reference", "targets"):
+        args.append(f"--regions-bed {cfg('reference', 'targets')}")
+    return " ".join(args)
+
+
+def annotate_inputs(wc):
+    inputs = {"ref": REF, "gff3": GFF}
+    if wc.kind == "somatic":
+        inputs["vcf"] = f"results/{wc.patient}/somatic/{wc.patient}.vcf.gz"
+    else:
+        inputs["vcf"] = f"results/{wc.patient}/germline/{normal_of(wc.patient)}.vcf.gz"
+    for key in ("population", "clinvar"):
+        if cfg("resources", key):
+            inputs[key] = cfg("resources", key)
+    if cfg("reference", "transcripts"):
+        inputs["transcripts"] = cfg("reference", "transcripts")
+    return inputs
+
+
+def annotate_args(wc, input):
+    return " ".join(
+        f"--{key} {input[key]}"
+        for key in ("population", "clinvar", "transcripts")
+        if key in input.keys()
+    )
+
+
+def case_inputs(wc):
+    inputs = {
+        "context": f"results/{wc.patient}/clinical/context.json",
+        "qc": f"results/{wc.patient}/qc/qc.json",
+    }
+    if tumor_of(wc.patient):
+        inputs["somatic"] = f"results/{wc.patient}/annotate/somatic.vcf.gz"
+        inputs["tmb"] = f"results/{wc.patient}/somatic/tmb.json"
+    if normal_of(wc.patient):
+        inputs["germline"] = f"results/{wc.patient}/annotate/germline.vcf.gz"
+        if cfg("resources", "pgx_definitions"):
+            inputs["pgx"] = f"results/{wc.patient}/pgx/pgx.json"
+    inputs["knowledge"] = cfg("resources", "knowledge", default=[]) or []
+    return inputs
+
+
+def case_args(wc, input):
+    args = [f"--tumor-sample {tumor_of(wc.patient)}"] if tumor_of(wc.patient) else []
+    if normal_of(wc.patient):
+        args.append(f"--normal-sample {normal_of(wc.patient)}")
+    for key in ("somatic", "germline", "pgx", "tmb"):
+        if key in input.keys():
+            args.append(f"--{key} {input[key]}")
+    for kb in input.knowledge:
+        args.append(f"--knowledge {kb}")
+    return " ".join(args)

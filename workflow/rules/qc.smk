@@ -1,0 +1,140 @@
+rule fastp:
+    input:
+        unpack(get_fastqs),
+    output:
+        r1=temp("results/{patient}/trimmed/{sample}.{unit}.R1.fastq.gz"),
+        r2=temp("results/{patient}/trimmed/{sample}.{unit}.R2.fastq.gz"),
+        json="results/{patient}/qc/fastp/{sample}.{unit}.json",
+        html="results/{patient}/qc/fastp/{sample}.{unit}.html",
+    log:
+        "logs/{patient}/fastp/{sample}.{unit}.log",
+    benchmark:
+        "benchmarks/{patient}/fastp/{sample}.{unit}.tsv"
+    conda:
+        "../envs/fastp.yaml"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        extra=cfg("params", "fastp", default=""),
+    shell:
+        "fastp --in1 {input.r1} --in2 {input.r2} --out1 {output.r1} --out2 {output.r2} "
+        "--json {output.json} --html {output.html} --thread {threads} "
+        "--report_title {wildcards.sample}.{wildcards.unit} {params.extra} 2> {log}"
+
+
+rule samtools_stats:
+    input:
+        bam="results/{patient}/align/{sample}.bam",
+        ref=REF,
+    output:
+        "results/{patient}/qc/{sample}.samtools_stats.txt",
+    log:
+        "logs/{patient}/samtools_stats/{sample}.log",
+    benchmark:
+        "benchmarks/{patient}/samtools_stats/{sample}.tsv"
+    conda:
+        "../envs/samtools.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=60,
+    shell:
+        "samtools stats --reference {input.ref} {input.bam} > {output} 2> {log}"
+
+
+rule mosdepth:
+    input:
+        bam="results/{patient}/align/{sample}.bam",
+        bai="results/{patient}/align/{sample}.bam.bai",
+    output:
+        summary="results/{patient}/qc/mosdepth/{sample}.mosdepth.summary.txt",
+        dist="results/{patient}/qc/mosdepth/{sample}.mosdepth.global.dist.txt",
+        quantized="results/{patient}/qc/mosdepth/{sample}.quantized.bed.gz",
+    log:
+        "logs/{patient}/mosdepth/{sample}.log",
+    benchmark:
+        "benchmarks/{patient}/mosdepth/{sample}.tsv"
+    conda:
+        "../envs/mosdepth.yaml"
+    threads: 2
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        prefix=lambda wc, output: output.summary.replace(".mosdepth.summary.txt", ""),
+    shell:
+        "MOSDEPTH_Q0=NO_COVERAGE MOSDEPTH_Q1=LOW MOSDEPTH_Q2=CALLABLE "
+        "mosdepth --no-per-base --threads {threads} --quantize 0:1:20: "
+        "{params.prefix} {input.bam} 2> {log}"
+
+
+rule multiqc:
+    input:
+        get_fastp_jsons(),
+        expand(
+            "results/{s.patient}/qc/{s.sample_name}.samtools_stats.txt",
+            s=SHEET.samples.values(),
+        ),
+        expand(
+            "results/{s.patient}/qc/mosdepth/{s.sample_name}.mosdepth.summary.txt",
+            s=SHEET.samples.values(),
+        ),
+    output:
+        "results/cohort/multiqc/multiqc_report.html",
+        directory("results/cohort/multiqc/multiqc_data"),
+    log:
+        "logs/cohort/multiqc.log",
+    benchmark:
+        "benchmarks/cohort/multiqc.tsv"
+    conda:
+        "../envs/multiqc.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    params:
+        outdir=lambda wc, output: str(Path(output[0]).parent),
+    shell:
+        "multiqc --force --outdir {params.outdir} --filename multiqc_report.html "
+        "--title 'Bedside cohort QC' {input} > {log} 2>&1"
+
+
+rule qc_gates:
+    input:
+        stats=lambda wc: [
+            f"results/{wc.patient}/qc/{s}.samtools_stats.txt"
+            for s in (tumor_of(wc.patient), normal_of(wc.patient))
+            if s
+        ],
+        mosdepth=lambda wc: [
+            f"results/{wc.patient}/qc/mosdepth/{s}.mosdepth.summary.txt"
+            for s in (tumor_of(wc.patient), normal_of(wc.patient))
+            if s
+        ],
+        fastp=lambda wc: [
+            f for f in get_fastp_jsons() if f.startswith(f"results/{wc.patient}/")
+        ],
+    output:
+        "results/{patient}/qc/qc.json",
+    log:
+        "logs/{patient}/qc_gates.log",
+    benchmark:
+        "benchmarks/{patient}/qc_gates.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    params:
+        tumor=lambda wc: tumor_of(wc.patient) or "",
+        normal=lambda wc: normal_of(wc.patient) or "",
+        gates=lambda wc: " ".join(
+            f"--gate {k}={v}" for k, v in (cfg("qc", default={}) or {}).items()
+        ),
+    shell:
+        "bedside qc --tumor '{params.tumor}' --normal '{params.normal}' "
+        "--samtools-stats {input.stats} --mosdepth {input.mosdepth} --fastp {input.fastp} "
+        "{params.gates} --out {output} 2> {log}"

@@ -1,0 +1,57 @@
+rule reference_fasta:
+    input:
+        cfg("reference", "fasta"),
+    output:
+        fa=REF,
+        fai=FAI,
+    log:
+        "logs/ref/reference_fasta.log",
+    benchmark:
+        "benchmarks/ref/reference_fasta.tsv"
+    conda:
+        "../envs/samtools.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    shell:
+        "(if gzip -t {input} 2>/dev/null; then gzip -dc {input} > {output.fa}; "
+        "else cp {input} {output.fa}; fi && samtools faidx {output.fa}) 2> {log}"
+
+
+rule reference_gff3:
+    input:
+        cfg("reference", "gff3"),
+    output:
+        GFF,
+    log:
+        "logs/ref/reference_gff3.log",
+    benchmark:
+        "benchmarks/ref/reference_gff3.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    shell:
+        "bedside validate gff3 {input} --out {output} 2> {log}"
+
+
+rule bwa_index:
+    input:
+        REF,
+    output:
+        multiext(REF, ".amb", ".ann", ".bwt", ".pac", ".sa"),
+    log:
+        "logs/ref/bwa_index.log",
+    benchmark:
+        "benchmarks/ref/bwa_index.tsv"
+    conda:
+        "../envs/bwa.yaml"
+    threads: 1
+    resources:
+        mem_mb=8000,
+        runtime=120,
+    shell:
+        "bwa index {input} 2> {log}"

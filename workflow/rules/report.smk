@@ -1,0 +1,89 @@
+# One case record per patient gathers everything the report shows; reports and the cohort summary
+# are rendered from it.
+
+
+rule case:
+    input:
+        unpack(case_inputs),
+    output:
+        "results/{patient}/case.json",
+    log:
+        "logs/{patient}/case.log",
+    benchmark:
+        "benchmarks/{patient}/case.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        args=case_args,
+        build=cfg("reference", "build", default=""),
+    shell:
+        "bedside case --patient {wildcards.patient} --context {input.context} --qc {input.qc} "
+        "{params.args} --build '{params.build}' --out {output} 2> {log}"
+
+
+rule report:
+    input:
+        "results/{patient}/case.json",
+    output:
+        html="results/{patient}/report.html",
+        json="results/{patient}/report.json",
+    log:
+        "logs/{patient}/report.log",
+    benchmark:
+        "benchmarks/{patient}/report.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    params:
+        institution=cfg("report", "institution", default=""),
+    shell:
+        "bedside report {input} --html {output.html} --json {output.json} "
+        "--institution '{params.institution}' 2> {log}"
+
+
+rule report_pdf:
+    input:
+        "results/{patient}/report.html",
+    output:
+        "results/{patient}/report.pdf",
+    log:
+        "logs/{patient}/report_pdf.log",
+    benchmark:
+        "benchmarks/{patient}/report_pdf.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    shell:
+        "bedside report --pdf-from-html {input} --pdf {output} 2> {log}"
+
+
+rule cohort_summary:
+    input:
+        expand("results/{patient}/case.json", patient=PATIENTS),
+    output:
+        html="results/cohort/summary.html",
+        tsv="results/cohort/summary.tsv",
+        json="results/cohort/summary.json",
+    log:
+        "logs/cohort/summary.log",
+    benchmark:
+        "benchmarks/cohort/summary.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "bedside cohort {input} --html {output.html} --tsv {output.tsv} --json {output.json} "
+        "2> {log}"

@@ -1,0 +1,93 @@
+# Somatic calling of each tumor against its matched normal (or tumor-only), scattered over chunks.
+
+
+rule panel_of_normals:
+    input:
+        bams=[sample_bam(s) for s in NORMALS],
+        bais=[sample_bai(s) for s in NORMALS],
+        ref=REF,
+    output:
+        "results/cohort/pon/pon.vcf.gz",
+    log:
+        "logs/cohort/panel_of_normals.log",
+    benchmark:
+        "benchmarks/cohort/panel_of_normals.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    shell:
+        "bedside pon --normals {input.bams} --ref {input.ref} --threads {threads} "
+        "--out {output} 2> {log}"
+
+
+rule somatic_chunk:
+    input:
+        unpack(somatic_inputs),
+    output:
+        vcf=temp("results/{patient}/somatic/chunks/{chunk}.vcf.gz"),
+        tbi=temp("results/{patient}/somatic/chunks/{chunk}.vcf.gz.tbi"),
+    log:
+        "logs/{patient}/somatic_chunk/{chunk}.log",
+    benchmark:
+        "benchmarks/{patient}/somatic_chunk/{chunk}.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=120,
+    params:
+        region=chunk_region,
+        args=somatic_args,
+        min_vaf=cfg("calling", "somatic", "min_vaf", default=0.03),
+    shell:
+        "bedside somatic --tumor {input.tumor} {params.args} --ref {input.ref} "
+        "--region {params.region} --min-vaf {params.min_vaf} --out {output.vcf} 2> {log}"
+
+
+rule somatic_gather:
+    input:
+        lambda wc: expand(
+            "results/{{patient}}/somatic/chunks/{chunk}.vcf.gz", chunk=CHUNKS
+        ),
+    output:
+        vcf="results/{patient}/somatic/{patient}.vcf.gz",
+        tbi="results/{patient}/somatic/{patient}.vcf.gz.tbi",
+    log:
+        "logs/{patient}/somatic_gather/{patient}.log",
+    benchmark:
+        "benchmarks/{patient}/somatic_gather/{patient}.tsv"
+    conda:
+        "../envs/bcftools.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    shell:
+        "(bcftools concat -a -Ou {input} | bcftools sort -Oz -o {output.vcf} "
+        "&& tabix -p vcf {output.vcf}) 2> {log}"
+
+
+rule tmb:
+    input:
+        vcf="results/{patient}/somatic/{patient}.vcf.gz",
+        coverage=lambda wc: (
+            f"results/{wc.patient}/qc/mosdepth/{tumor_of(wc.patient)}.quantized.bed.gz"
+        ),
+    output:
+        "results/{patient}/somatic/tmb.json",
+    log:
+        "logs/{patient}/tmb.log",
+    benchmark:
+        "benchmarks/{patient}/tmb.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "bedside tmb --vcf {input.vcf} --coverage {input.coverage} --out {output} 2> {log}"
