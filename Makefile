@@ -34,8 +34,10 @@ $(BIN)/bedside: pyproject.toml
 
 install-python: $(BIN)/bedside
 
-demo-data: install
-	$(BIN)/bedside demo-data $(DEMO_DIR)
+demo-data: install $(DEMO_DIR)/MANIFEST.json
+
+$(DEMO_DIR)/MANIFEST.json:
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/bedside demo-data $(DEMO_DIR)
 
 demo: demo-data
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/snakemake --cores $(CORES) --workflow-profile profiles/local
@@ -56,4 +58,5 @@ bench: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/run_all.py
 
 clean:
-	rm -rf results logs .snakemake
+	rm -rf results logs .snakemake $(DEMO_DIR) resources/reference
+	find benchmarks -mindepth 1 -maxdepth 1 -type d ! -name out -exec rm -rf {} +

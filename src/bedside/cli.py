@@ -19,6 +19,8 @@ COMMANDS = [
     "demo_data",
     "validate",
     "somatic",
+    "pon",
+    "tmb",
     "germline",
     "annotate",
     "tier",

@@ -1,0 +1,6 @@
+"""Consequence / HGVS annotation, population and ClinVar matching; reading annotated VCFs into Findings."""
+
+from bedside.annotate.findings import parse_csq, read_findings
+from bedside.annotate.pipeline import annotate_vcf, review_stars
+
+__all__ = ["annotate_vcf", "read_findings", "parse_csq", "review_stars"]

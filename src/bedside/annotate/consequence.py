@@ -325,7 +325,6 @@ class TranscriptAnnotator:
             positions = range(g_lo, g_hi + 1) if g_hi - g_lo < 2000 else (g_lo, g_hi)
             regions = set()
             splice: set[str] = set()
-            insertion = not r
             per = [self.loc.region_terms(g) for g in positions]
             for reg, st in per:
                 regions.add(reg)

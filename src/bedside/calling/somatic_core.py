@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import array_api_compat
 from array_api_compat import array_namespace
 
 # filter bits (order = order of FILTER declarations in the VCF header)
@@ -157,7 +158,10 @@ def strand_g(alt_fwd: Any, alt_rev: Any, ref_fwd: Any, ref_rev: Any) -> Any:
 def event_counts(key: Any, is_event: Any, window: int) -> Any:
     """For each site, the number of distinct event positions within +-window bp on the same contig."""
     xp = array_namespace(key, is_event)
-    ev = xp.unique_values(key[is_event])
+    ev = xp.sort(key[is_event])
+    if ev.shape[0] > 1:  # distinct positions (sort + neighbour compare; faster than a hash unique)
+        first = xp.ones((1,), dtype=xp.bool, device=array_api_compat.device(ev))
+        ev = ev[xp.concat([first, ev[1:] != ev[:-1]])]
     lo = xp.searchsorted(ev, key - window, side="left")
     hi = xp.searchsorted(ev, key + window, side="right")
     return hi - lo
@@ -246,3 +250,98 @@ def score_one(t_ref: int, t_alt: int, t_ref_bq: float, t_alt_bq: float, is_indel
             na = a
         nlod = ll(n_ref, n_alt, 0.0, nr, na) - ll(n_ref, n_alt, 0.5, nr, na)
     return tlod, nlod
+
+
+def score_loop(sites: Sites, params: Params = Params()) -> dict[str, list]:
+    """Plain-Python per-site loop computing what :func:`score` computes (reference and timing baseline)."""
+    import bisect
+
+    def col(a: Any) -> list:
+        return [] if a is None else [x.item() if hasattr(x, "item") else x for x in a]
+
+    s = sites
+    n = len(col(s.t_ref))
+    t_ref, t_alt, taf, tar = col(s.t_ref), col(s.t_alt), col(s.t_alt_fwd), col(s.t_alt_rev)
+    trf, trr, trbq, tabq, tdp = col(s.t_ref_fwd), col(s.t_ref_rev), col(s.t_ref_bq), col(s.t_alt_bq), col(s.t_dp)
+    indel, key = col(s.is_indel), col(s.key)
+    tn = s.n_ref is not None
+    n_ref, n_alt, nrbq, nabq, ndp = (col(s.n_ref), col(s.n_alt), col(s.n_ref_bq), col(s.n_alt_bq), col(s.n_dp))
+    pon, paf = col(s.in_pon), col(s.population_af)
+    tlod, nlod, vaf, masks, gs = [], [], [], [], []
+    for i in range(n):
+        tl, nl = score_one(t_ref[i], t_alt[i], trbq[i], tabq[i], bool(indel[i]),
+                           n_ref[i] if tn else None, n_alt[i] if tn else None,
+                           nrbq[i] if tn else 30.0, nabq[i] if tn else 30.0, params)
+        d = t_ref[i] + t_alt[i]
+        v = t_alt[i] / d if d else 0.0
+        p = (trf[i] + 1.0) / (trf[i] + trr[i] + 2.0)
+        g = 0.0
+        for obs, exp in ((taf[i], t_alt[i] * p), (tar[i], t_alt[i] * (1 - p))):
+            if obs > 0 and exp > 0:
+                g += 2.0 * obs * math.log(obs / exp)
+        m = 0
+        if tl < params.tlod_min:
+            m |= FILTER_BITS["weak_evidence"]
+        minor = min(taf[i], tar[i]) / (t_alt[i] if t_alt[i] else 1)
+        if g >= params.strand_g_min and minor < params.strand_minor_frac:
+            m |= FILTER_BITS["strand_bias"]
+        if v < params.min_vaf:
+            m |= FILTER_BITS["low_vaf"]
+        low = tdp[i] < params.min_tumor_depth
+        germ = False
+        if tn:
+            nd = n_ref[i] + n_alt[i]
+            nv = n_alt[i] / nd if nd else 0.0
+            if n_alt[i] > params.max_normal_alt and nv >= params.max_normal_vaf:
+                m |= FILTER_BITS["normal_artifact"]
+            low = low or ndp[i] < params.min_normal_depth
+            germ = nl < params.nlod_min
+        if low:
+            m |= FILTER_BITS["low_depth"]
+        if pon and pon[i]:
+            m |= FILTER_BITS["panel_of_normals"]
+        if paf and not math.isnan(paf[i]) and paf[i] > params.max_population_af:
+            germ = True
+        if germ:
+            m |= FILTER_BITS["germline_risk"]
+        tlod.append(tl)
+        nlod.append(nl)
+        vaf.append(v)
+        masks.append(m)
+        gs.append(g)
+    events = sorted({key[i] for i in range(n) if tlod[i] >= params.tlod_min and vaf[i] >= params.min_vaf})
+    w = params.cluster_window
+    for i in range(n):
+        c = bisect.bisect_right(events, key[i] + w) - bisect.bisect_left(events, key[i] - w)
+        if c > params.cluster_max_events:
+            masks[i] |= FILTER_BITS["clustered_events"]
+    return {"tlod": tlod, "nlod": nlod, "vaf": vaf, "filter_mask": masks, "strand_g": gs}
+
+
+def random_sites(n: int, seed: int = 0, tumor_only: bool = False, xp: Any = None) -> Sites:
+    """Random but plausible candidate sites (for tests and the speed benchmark); NumPy, or xp if given."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    depth = rng.poisson(100, n).astype(np.int64)
+    f = rng.choice(np.array([0.0, 0.01, 0.05, 0.1, 0.2, 0.4, 0.5, 1.0]), n)
+    t_alt = rng.binomial(depth, f) + rng.binomial(depth, 0.002)
+    t_ref = np.maximum(depth - t_alt, 0)
+    skew = rng.random(n) < 0.02
+    t_alt_fwd = np.where(skew, t_alt, rng.binomial(t_alt, 0.5))
+    t_ref_fwd = rng.binomial(t_ref, 0.5)
+    nd = rng.poisson(40, n).astype(np.int64)
+    germ = rng.random(n) < 0.2
+    n_alt = np.where(germ, rng.binomial(nd, 0.5), rng.binomial(nd, 0.003))
+    d = dict(key=np.sort(rng.integers(0, n * 300, n)).astype(np.int64), is_indel=rng.random(n) < 0.1,
+             t_ref=t_ref, t_alt=t_alt, t_alt_fwd=t_alt_fwd, t_alt_rev=t_alt - t_alt_fwd, t_ref_fwd=t_ref_fwd,
+             t_ref_rev=t_ref - t_ref_fwd, t_ref_bq=rng.uniform(25, 38, n), t_alt_bq=rng.uniform(15, 38, n),
+             t_dp=t_ref + t_alt)
+    if not tumor_only:
+        d |= dict(n_ref=nd - n_alt, n_alt=n_alt, n_dp=nd, n_ref_bq=rng.uniform(25, 38, n),
+                  n_alt_bq=rng.uniform(15, 38, n))
+    d["in_pon"] = rng.random(n) < 0.01
+    d["population_af"] = np.where(rng.random(n) < 0.05, rng.random(n), np.nan)
+    if xp is not None:
+        d = {k: xp.asarray(v) for k, v in d.items()}
+    return Sites(**d)

@@ -56,6 +56,7 @@ def html_to_pdf(html: str, out: str | Path) -> None:
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    logging.getLogger("weasyprint.progress").setLevel(logging.ERROR)
     weasyprint.HTML(string=html).write_pdf(str(out))
 
 

@@ -1,0 +1,122 @@
+"""The whole demo, reads to reports, run by Snakemake on real tools; outcomes checked against truth.
+
+This is the test `make demo` would pass: it generates the demo into a temporary project, runs the
+workflow with 2 cores, and checks the reports and the recall of the planted variants.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pysam
+import pytest
+import yaml
+
+from tests.conftest import require_tools
+
+REPO = Path(__file__).resolve().parents[1]
+SOMATIC_RECALL_MIN = 0.85  # planted somatic SNVs/indels at VAF >= 0.2, tumor ~60-80x
+GERMLINE_RECALL_MIN = 0.90  # planted germline variants in the normal, ~30x
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> Path:
+    require_tools("bwa", "samtools", "bcftools", "fastp", "mosdepth", "art_illumina", "tabix")
+    work = tmp_path_factory.mktemp("demo")
+    bedside = [sys.executable, "-m", "bedside.cli"]
+    subprocess.run([*bedside, "demo-data", str(work / "resources/demo")], check=True)
+    shutil.copytree(REPO / "config", work / "config")
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow/Snakefile"),
+         "--directory", str(work), "--configfile", str(work / "config/config.yaml"),
+         "--workflow-profile", str(REPO / "profiles/local"), "--cores", "2"],
+        capture_output=True, text=True, check=False)
+    (work / "snakemake.log").write_text(res.stdout + res.stderr)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-6000:]
+    return work
+
+
+def _norm_keys(vcf: Path, ref: Path, tmp: Path, pass_only: bool = True) -> set[tuple]:
+    out = tmp / (vcf.name + ".norm.vcf")
+    subprocess.run(["bcftools", "norm", "-m", "-both", "-f", str(ref), "-o", str(out), str(vcf)],
+                   check=True, capture_output=True)
+    keys = set()
+    with pysam.VariantFile(str(out)) as fh:
+        for rec in fh:
+            if pass_only and rec.filter.keys() not in ([], ["PASS"]):
+                continue
+            keys.add((rec.chrom, rec.pos, rec.ref, rec.alts[0]))
+    return keys
+
+
+def _truth(work: Path, patient: str, origin: str) -> set[tuple]:
+    keys = set()
+    with pysam.VariantFile(str(work / "resources/demo/truth/truth.vcf.gz")) as fh:
+        for rec in fh:
+            if rec.info.get("PATIENT") == patient and rec.info.get("ORIGIN") == origin:
+                keys.add((rec.chrom, rec.pos, rec.ref, rec.alts[0]))
+    return keys
+
+
+def _patients(work: Path) -> list[str]:
+    with open(work / "config/samples.tsv") as fh:
+        next(fh)
+        return sorted({line.split("\t")[1] for line in fh if line.strip()})
+
+
+def test_every_report_written(demo_run: Path) -> None:
+    for p in _patients(demo_run):
+        html = (demo_run / f"results/{p}/report.html").read_text()
+        assert "RESEARCH USE ONLY" in html
+        assert (demo_run / f"results/{p}/report.pdf").read_bytes()[:5] == b"%PDF-"
+        data = json.loads((demo_run / f"results/{p}/report.json").read_text())
+        assert data["case"]["patient_id"] == p
+    assert (demo_run / "results/cohort/multiqc/multiqc_report.html").exists()
+    assert (demo_run / "results/cohort/summary.tsv").read_text().count("\n") == 1 + len(
+        _patients(demo_run))
+
+
+def test_braf_v600e_melanoma_report(demo_run: Path) -> None:
+    data = json.loads((demo_run / "results/PT01/report.json").read_text())
+    options = data["report"]["options"]
+    braf = [o for o in options if o["finding"]["gene"] == "BRAF"
+            and o["finding"]["hgvs_p"] == "p.Val600Glu"]
+    assert braf, f"BRAF p.Val600Glu not among therapy options: {options}"
+    evidence = braf[0]["evidence"]
+    assert any(e["direction"] == "sensitivity" and e["citations"] for e in evidence)
+    html = (demo_run / "results/PT01/report.html").read_text()
+    assert "p.Val600Glu" in html
+
+
+def test_no_germline_variant_reported_as_somatic(demo_run: Path, tmp_path: Path) -> None:
+    for p in _patients(demo_run):
+        case = json.loads((demo_run / f"results/{p}/case.json").read_text())
+        somatic = {(f["variant"]["chrom"], f["variant"]["pos"], f["variant"]["ref"],
+                    f["variant"]["alt"]) for f in case["somatic"]}
+        germline_truth = _truth(demo_run, p, "germline")
+        assert not somatic & germline_truth, f"{p}: germline variants reported as somatic"
+
+
+def test_recall_of_planted_variants(demo_run: Path, tmp_path: Path) -> None:
+    ref = demo_run / "resources/reference/genome.fa"
+    lines = []
+    for p in _patients(demo_run):
+        called_s = _norm_keys(demo_run / f"results/{p}/somatic/{p}.vcf.gz", ref, tmp_path)
+        truth_s = _truth(demo_run, p, "somatic")
+        normal = f"{p}-N"
+        called_g = _norm_keys(demo_run / f"results/{p}/germline/{normal}.vcf.gz", ref, tmp_path)
+        truth_g = _truth(demo_run, p, "germline")
+        rs = len(called_s & truth_s) / len(truth_s)
+        rg = len(called_g & truth_g) / len(truth_g)
+        lines.append(f"{p}: somatic recall {rs:.2f} ({len(truth_s)}), germline {rg:.2f}")
+        assert rs >= SOMATIC_RECALL_MIN, f"{p} somatic recall {rs:.2f}; missed "\
+            f"{sorted(truth_s - called_s)}"
+        assert rg >= GERMLINE_RECALL_MIN, f"{p} germline recall {rg:.2f}; missed "\
+            f"{sorted(truth_g - called_g)}"
+    print("\n".join(lines))
