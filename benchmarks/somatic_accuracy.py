@@ -4,7 +4,10 @@ where the normal is 0/0 and the tumor carries the alt) and (c) freebayes on both
 (--pooled-continuous, keep alleles with no alt read in the normal and >= 2 in the tumor); print
 sensitivity per VAF band, precision and germline-called-somatic for each.
 
-    .venv/bin/python benchmarks/somatic_accuracy.py [--out-dir DIR] [--seed 7] [--threads 2]
+    .venv/bin/python benchmarks/somatic_accuracy.py [--out-dir DIR] [--seeds 7 11 13] [--threads 2]
+
+Each seed is a fresh benchmark (own reference, variants and reads); the table has one row per caller and
+seed, then the pooled counts over all seeds.
 """
 
 from __future__ import annotations
@@ -71,30 +74,41 @@ def freebayes(b, out: Path, threads: int) -> list[tuple]:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out-dir", type=Path, default=Path("/tmp/bedside-somatic-accuracy"))
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--seeds", type=int, nargs="+", default=[7, 11, 13])
     ap.add_argument("--length", type=int, default=150_000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, help="write results here too")
     args = ap.parse_args(argv)
-    t0 = time.perf_counter()
-    b = make_bench(args.out_dir, seed=args.seed, length=args.length, threads=args.threads)
-    print(f"benchmark data: {args.out_dir} ({time.perf_counter() - t0:.1f} s)")
-    truth = load_truth(b.truth)
-    results = {}
-    for name, fn in (("bedside somatic", ours), ("skeleton: bcftools call -m, normal 0/0", skeleton),
-                     ("freebayes --pooled-continuous, normal AO=0", freebayes)):
-        t = time.perf_counter()
-        calls = fn(b, args.out_dir, args.threads)
-        secs = time.perf_counter() - t
-        ev = evaluate(calls, truth)
-        results[name] = ev.as_dict() | {"seconds": round(secs, 1)}
+    callers = (("bedside somatic", ours), ("skeleton: bcftools call -m, normal 0/0", skeleton),
+               ("freebayes --pooled-continuous, normal AO=0", freebayes))
+    results: dict[str, dict] = {}
+    pooled: dict[str, list] = {name: [] for name, _ in callers}
+    truth_all: list = []
+    for seed in args.seeds:
+        d = args.out_dir / f"seed{seed}"
+        t0 = time.perf_counter()
+        b = make_bench(d, seed=seed, length=args.length, threads=args.threads)
+        print(f"benchmark data seed {seed}: {d} ({time.perf_counter() - t0:.1f} s)")
+        truth = load_truth(b.truth)
+        # keep variants distinct across seeds when pooling
+        truth_all += [v.__class__(**(v.__dict__ | {"chrom": f"s{seed}_{v.chrom}"})) for v in truth]
+        for name, fn in callers:
+            t = time.perf_counter()
+            calls = fn(b, d, args.threads)
+            secs = time.perf_counter() - t
+            results[f"{name} | seed {seed}"] = evaluate(calls, truth).as_dict() | {"seconds": round(secs, 1)}
+            pooled[name] += [(f"s{seed}_{c}", p, r, a) for c, p, r, a in calls]
+    for name, _ in callers:
+        results[f"{name} | pooled {len(args.seeds)} seeds"] = evaluate(pooled[name], truth_all).as_dict() | {
+            "seconds": round(sum(r["seconds"] for k, r in results.items() if k.startswith(name + " |")), 1)}
     bands = [k for k in next(iter(results.values()))["sensitivity"]]
-    print("| caller | " + " | ".join(f"sens {k}" for k in bands) + " | precision | TP | FP | germline called "
-          "somatic | time (s) |")
-    print("|---" * (len(bands) + 6) + "|")
-    for name, r in results.items():
+    print("| caller | data | " + " | ".join(f"sens {k}" for k in bands) + " | precision | TP | FP | germline "
+          "called somatic | time (s) |")
+    print("|---" * (len(bands) + 7) + "|")
+    for key in sorted(results, key=lambda k: ([n for n, _ in callers].index(k.split(" | ")[0]), "pooled" in k)):
+        r = results[key]
         sens = " | ".join(f"{r['sensitivity'][k]:.3f} ({r['found'][k]}/{r['planted'][k]})" for k in bands)
-        print(f"| {name} | {sens} | {r['precision']:.3f} | {r['true_pos']} | {r['false_pos']} | "
+        print(f"| {key} | {sens} | {r['precision']:.3f} | {r['true_pos']} | {r['false_pos']} | "
               f"{r['germline_called_somatic']} | {r['seconds']} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

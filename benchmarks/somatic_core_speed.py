@@ -62,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{n:,} sites (linear extrapolation, not run); array core speed-up x{est / best:.0f}")
 
     try:
-        import cupy as cp  # noqa: F401
+        import cupy as cp
         ndev = cp.cuda.runtime.getDeviceCount()
-    except Exception as exc:  # no CuPy, or no driver/GPU
+    except (ImportError, RuntimeError) as exc:  # no CuPy, or no driver/GPU
         print(f"cupy: skipped ({type(exc).__name__}: {exc})")
         return 0
     if ndev < 1:

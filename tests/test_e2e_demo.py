@@ -7,6 +7,7 @@ workflow with 2 cores, and checks the reports and the recall of the planted vari
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -30,13 +31,15 @@ def demo_run(tmp_path_factory) -> Path:
     require_tools("bwa", "samtools", "bcftools", "fastp", "mosdepth", "art_illumina", "tabix")
     work = tmp_path_factory.mktemp("demo")
     bedside = [sys.executable, "-m", "bedside.cli"]
+    # the rules call `bedside`, `multiqc`, `snakemake` from the environment the tests run in
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     subprocess.run([*bedside, "demo-data", str(work / "resources/demo")], check=True)
     shutil.copytree(REPO / "config", work / "config")
     res = subprocess.run(
         [sys.executable, "-m", "snakemake", "-s", str(REPO / "workflow/Snakefile"),
          "--directory", str(work), "--configfile", str(work / "config/config.yaml"),
          "--workflow-profile", str(REPO / "profiles/local"), "--cores", "2"],
-        capture_output=True, text=True, check=False)
+        capture_output=True, text=True, check=False, env=env)
     (work / "snakemake.log").write_text(res.stdout + res.stderr)
     assert res.returncode == 0, (res.stdout + res.stderr)[-6000:]
     return work

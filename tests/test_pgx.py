@@ -42,7 +42,7 @@ def write_vcf(path: Path, definitions_dir: Path, genes: list[str], samples: dict
                 continue
             alts = list(p.alts)
             gts = []
-            for s in samples:
+            for s, given in samples.items():
                 if literal and s in literal and i in literal[s].get(d.gene, {}):
                     a, b = literal[s][d.gene][i]
                     for x in (a, b):
@@ -51,7 +51,7 @@ def write_vcf(path: Path, definitions_dir: Path, genes: list[str], samples: dict
                     idx = {x: n for n, x in enumerate([p.ref, *alts])}
                     gts.append(f"{idx[a]}/{idx[b]}")
                 else:
-                    gts.append(samples[s].get(p.rsid, "0/0"))
+                    gts.append(given.get(p.rsid, "0/0"))
             recs.append((p.chrom, p.pos, p.rsid or ".", p.ref, ",".join(alts) or ".", gts))
     recs.sort(key=lambda r: (r[0], r[1]))
     contigs = sorted({r[0] for r in recs})
@@ -70,7 +70,7 @@ def haplotypes_from_alleles(definitions_dir: Path, gene: str, a: str, b: str) ->
 
     def hap(name: str) -> list[str]:
         al = next(x for x in d.alleles if x.name == name)
-        return [x if x and (len(x) > 1 or x in "ACGT") else (sorted(IUPAC[x])[0] if x else ref.alleles[i])
+        return [x if x and (len(x) > 1 or x in "ACGT") else (min(IUPAC[x]) if x else ref.alleles[i])
                 for i, x in enumerate(al.alleles)]
 
     h1, h2 = hap(a), hap(b)
@@ -210,3 +210,53 @@ def test_cli_pgx_writes_json_and_tsv(tmp_path):
     rc = main(["pgx", str(vcf), "--definitions", str(FIXTURE_DEFS), "--sample", "nope",
                "--out-json", str(out2), "--out-tsv", str(tmp_path / "o2/pgx.tsv")])
     assert rc == InputError.exit_code and not out2.exists()
+
+
+def test_read_json_roundtrip_and_positions(tmp_path):
+    from bedside.cli import main
+    from bedside.commands._util import run_tool
+    from bedside.pgx import read_json
+    vcf = write_vcf(tmp_path / "v.vcf", FIXTURE_DEFS, ["DPYD"], {"A": {"rs3918290": "0/1"}, "B": {}})
+    pj = tmp_path / "p.json"
+    assert main(["pgx", str(vcf), "--definitions", str(FIXTURE_DEFS), "--out-json", str(pj),
+                 "--out-tsv", str(tmp_path / "p.tsv")]) == 0
+    dips, recs = read_json(pj, "A")
+    assert {d.gene: d for d in dips}["DPYD"].activity_score == 1.0 and any(r.actionable for r in recs if r.drug == "capecitabine")
+    with pytest.raises(InputError, match="2 samples"):
+        read_json(pj)
+    pos = tmp_path / "pos.vcf"
+    assert main(["pgx", "--definitions", str(FIXTURE_DEFS), "--positions-out", str(pos)]) == 0
+    out = run_tool(["bcftools", "view", "-H", str(pos)]).stdout.splitlines()
+    assert len(out) == 11 and any("\t97450058\trs3918290\tC\tT\t" in ln for ln in out)
+
+
+GIAB = ROOT / "../shared/data/giab-na12878-chr20"
+
+
+@pytest.mark.slow
+def test_real_reads_bcftools_at_defining_positions(tmp_path):
+    """GIAB NA12878 reads -> bcftools mpileup/call restricted to the defining positions (written by
+    `bedside pgx --positions-out`) -> diplotype. Truth: 10001019 het, 10001100 hom-ref, 10001298
+    hom-alt, 10001617 het -> *6/*7 (the only phasing that fits named alleles); 10001100 is a real
+    reference call, not an absent record."""
+    if not (GIAB / "NA12878_S1.chr20.10_10p1mb.bam").is_file():
+        pytest.skip(f"GIAB NA12878 data absent ({GIAB})")
+    from bedside.cli import main
+    from bedside.commands._util import run_tool
+    defs = ROOT / "tests/data/pgx/giab"
+    sites = tmp_path / "sites.vcf"
+    assert main(["pgx", "--definitions", str(defs), "--positions-out", str(sites)]) == 0
+    bcf = tmp_path / "pile.bcf"
+    run_tool(["bcftools", "mpileup", "-f", GIAB / "ucsc.hg19.chr20.unittest.fasta.gz", "-T", sites,
+              "-a", "AD,DP", "-Ob", "-o", bcf, GIAB / "NA12878_S1.chr20.10_10p1mb.bam"])
+    vcf = tmp_path / "calls.vcf.gz"
+    run_tool(["bcftools", "call", "-m", "-Oz", "-o", vcf, bcf])
+    run_tool(["tabix", "-p", "vcf", vcf])
+    calls = call_genes(vcf, defs)
+    (d,) = next(iter(calls.values()))
+    assert d.missing_positions == [] and d.diplotypes == ["*6/*7"], d
+    # the same VCF without the hom-ref record: that position is reported missing, never assumed reference
+    vcf2 = tmp_path / "variants_only.vcf.gz"
+    run_tool(["bcftools", "view", "-i", 'GT!="RR"', "-Oz", "-o", vcf2, vcf])
+    (d2,) = next(iter(call_genes(vcf2, defs).values()))
+    assert d2.missing_positions == ["chr20:10001100"] and any("*3" in n for n in d2.notes)

@@ -36,7 +36,7 @@ def make_case() -> Case:
         Consequence("BRAF", "ENST00000288602", "missense_variant", "c.1799T>A", "p.Val600Glu", 600),
         tier=Tier.I, vaf=0.42, depth=80,
         evidence=[Evidence("BRAF", "p.V600E", "MEL", "dabrafenib + trametinib", "sensitivity", "A",
-                           [Citation("FDA label", pmid="22663011")], matched_tumor_type="MEL")])
+                           [Citation("FDA label", pmid="22663011")], matched_tumor_type="ancestor:MEL")])
     brca = Finding(Variant("chr17", 500, "CAG", "C"), Origin.GERMLINE,
                    Consequence("BRCA1", None, "frameshift_variant", "c.68_69del", "p.Glu23fs"),
                    clinvar=ClinVarRecord("Pathogenic", "reviewed_by_expert_panel", 3))

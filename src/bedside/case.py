@@ -55,7 +55,8 @@ def tool_versions() -> dict[str, str]:
     for tool, args in (("bwa", []), ("samtools", ["--version"]), ("bcftools", ["--version"]),
                        ("fastp", ["--version"]), ("mosdepth", ["--version"])):
         try:
-            res = subprocess.run([tool, *args], capture_output=True, text=True, check=False)
+            res = subprocess.run([tool, *args], capture_output=True, text=True, errors="replace",
+                                 check=False)
         except FileNotFoundError:
             continue
         text = (res.stdout + res.stderr).strip().splitlines()
@@ -92,12 +93,14 @@ def build_case(patient: str, context: PatientContext, *, tumor_sample: str | Non
     if germline_vcf:
         germ = annotate.read_findings(germline_vcf, Origin.GERMLINE, sample=normal_sample)
         case.germline = knowledge.germline_findings(germ)
+        if tumor_type:
+            case.germline = knowledge.germline_evidence(case.germline, tumor_type, kb)
     diplotypes: list[Diplotype] = []
     pgx_recs: list[Recommendation] = []
     if pgx_json:
         diplotypes, pgx_recs = load_pgx(pgx_json, normal_sample)
     case.pgx = diplotypes
-    therapies = knowledge.therapies(case.somatic)
+    therapies = knowledge.therapies(case.somatic + case.germline)
     case.rules = clinical.evaluate(context, therapies, diplotypes, pgx_recs)
     case.recommendations = pgx_recs
     if tmb_json:

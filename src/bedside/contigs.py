@@ -39,9 +39,7 @@ def alignment_contigs(path: str | Path) -> dict[str, int]:
     if not path.exists():
         raise InputError("alignment file not found", path=path)
     try:
-        with pysam.AlignmentFile(str(path), "r", check_sq=False,
-                                 format_options=[b"required_fields=0"]
-                                 if path.suffix == ".cram" else None) as fh:
+        with pysam.AlignmentFile(str(path), check_sq=False) as fh:
             return {sq["SN"]: int(sq["LN"]) for sq in fh.header.to_dict().get("SQ", [])}
     except (OSError, ValueError) as exc:
         raise InputError(f"cannot read alignment header: {exc}", path=path) from exc

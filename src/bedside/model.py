@@ -136,6 +136,7 @@ class Recommendation:
     classification: str | None = None  # CPIC strength, or evidence level
     citations: list[Citation] = field(default_factory=list)
     kind: str = "pgx"  # pgx | therapy | interaction
+    actionable: bool | None = None  # CPIC: dosing change, alternative drug or other guidance (pgx)
 
 
 @dataclass

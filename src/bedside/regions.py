@@ -72,11 +72,25 @@ def read_bed(path: str | Path, contigs: dict[str, int] | None = None) -> list[Re
     return regions
 
 
-def chunks(fasta: str | Path, chunk_size: int, targets: str | Path | None = None) -> list[Region]:
+def has_sequence(fasta: str | Path, regions: list[Region]) -> list[Region]:
+    """The regions holding at least one base other than N (a mostly-N reference, such as a test
+    reference or unplaced scaffolds, would otherwise spawn many empty calling jobs)."""
+    import pysam
+
+    try:
+        with pysam.FastaFile(str(fasta)) as fa:
+            return [r for r in regions if fa.fetch(r.chrom, r.start, r.end).strip("Nn")]
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot read reference sequence: {exc}", path=fasta) from exc
+
+
+def chunks(fasta: str | Path, chunk_size: int, targets: str | Path | None = None,
+           skip_all_n: bool = False) -> list[Region]:
     """Split the genome (or the targets) into chunks of at most ``chunk_size`` bp, in reference order.
 
     With targets, each chunk is the span of consecutive target intervals up to ``chunk_size``; calling
-    is further restricted to the targets themselves by the rules.
+    is further restricted to the targets themselves by the rules. With ``skip_all_n``, chunks whose
+    sequence is all N are left out.
     """
     contigs = read_fai(fasta)
     if chunk_size < 1:
@@ -95,8 +109,8 @@ def chunks(fasta: str | Path, chunk_size: int, targets: str | Path | None = None
                 cur = r
         if cur:
             out.append(cur)
-        return out
+        return has_sequence(fasta, out) if skip_all_n else out
     for chrom, length in contigs:
         for start in range(0, length, chunk_size):
             out.append(Region(chrom, start, min(start + chunk_size, length)))
-    return out
+    return has_sequence(fasta, out) if skip_all_n else out

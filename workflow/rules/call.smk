@@ -1,5 +1,6 @@
 # Germline calling on each normal and joint calling of the cohort's normals, scattered over genomic
-# chunks (config calling.chunk_size; optional reference.targets BED) and gathered per sample.
+# chunks (config calling.chunk_size; optional reference.targets BED; all-N chunks are skipped) and
+# gathered per sample. Cohort: per-sample genotype-likelihood gVCFs, merged and genotyped jointly.
 
 
 rule germline_chunk:
@@ -9,7 +10,8 @@ rule germline_chunk:
         ref=REF,
         fai=FAI,
     output:
-        temp("results/{patient}/germline/chunks/{sample}.{chunk}.bcf"),
+        bcf=temp("results/{patient}/germline/chunks/{sample}.{chunk}.bcf"),
+        csi=temp("results/{patient}/germline/chunks/{sample}.{chunk}.bcf.csi"),
     log:
         "logs/{patient}/germline_chunk/{sample}.{chunk}.log",
     benchmark:
@@ -22,23 +24,29 @@ rule germline_chunk:
         runtime=120,
     params:
         region=chunk_region,
-        targets=lambda wc: (
+        targets=(
             f"--targets-file {cfg('reference', 'targets')}"
             if cfg("reference", "targets")
             else ""
         ),
-        min_qual=cfg("calling", "germline", "min_qual", default=20),
-        min_depth=cfg("calling", "germline", "min_depth", default=5),
+        filters=(
+            f"--min-qual {cfg('calling', 'germline', 'min_qual', default=20)} "
+            f"--min-depth {cfg('calling', 'germline', 'min_depth', default=5)}"
+        ),
+        caller=cfg("calling", "germline", "caller", default="both"),
     shell:
         "bedside germline call --bam {input.bam} --ref {input.ref} --region {params.region} "
-        "{params.targets} --min-qual {params.min_qual} --min-depth {params.min_depth} "
-        "--out {output} 2> {log}"
+        "{params.targets} {params.filters} --caller {params.caller} --out {output.bcf} 2> {log}"
 
 
 rule germline_gather:
     input:
-        lambda wc: expand(
+        bcf=lambda wc: expand(
             "results/{{patient}}/germline/chunks/{{sample}}.{chunk}.bcf", chunk=CHUNKS
+        ),
+        csi=lambda wc: expand(
+            "results/{{patient}}/germline/chunks/{{sample}}.{chunk}.bcf.csi",
+            chunk=CHUNKS,
         ),
     output:
         vcf="results/{patient}/germline/{sample}.vcf.gz",
@@ -48,14 +56,13 @@ rule germline_gather:
     benchmark:
         "benchmarks/{patient}/germline_gather/{sample}.tsv"
     conda:
-        "../envs/bcftools.yaml"
+        "../envs/bedside.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
     shell:
-        "(bcftools concat --naive-force -Ou {input} | bcftools sort -Oz -o {output.vcf} "
-        "&& tabix -p vcf {output.vcf}) 2> {log}"
+        "bedside germline gather {input.bcf} --out {output.vcf} 2> {log}"
 
 
 rule pgx_genotype:
@@ -66,6 +73,7 @@ rule pgx_genotype:
         definitions=optional(("resources", "pgx_definitions")),
     output:
         vcf="results/{patient}/pgx/pgx_positions.vcf.gz",
+        tbi="results/{patient}/pgx/pgx_positions.vcf.gz.tbi",
     log:
         "logs/{patient}/pgx_genotype.log",
     benchmark:
@@ -76,18 +84,81 @@ rule pgx_genotype:
     resources:
         mem_mb=1000,
         runtime=30,
+    params:
+        min_depth=cfg("calling", "germline", "min_depth", default=5),
     shell:
         "bedside germline genotype-positions --bam {input.bam} --ref {input.ref} "
-        "--definitions {input.definitions} --out {output.vcf} 2> {log}"
+        "--definitions {input.definitions} --min-depth {params.min_depth} "
+        "--out {output.vcf} 2> {log}"
+
+
+rule gvcf_chunk:
+    input:
+        bam=lambda wc: sample_bam(wc.sample),
+        bai=lambda wc: sample_bai(wc.sample),
+        ref=REF,
+        fai=FAI,
+    output:
+        bcf=temp("results/{patient}/germline/gvcf_chunks/{sample}.{chunk}.g.bcf"),
+        csi=temp("results/{patient}/germline/gvcf_chunks/{sample}.{chunk}.g.bcf.csi"),
+    log:
+        "logs/{patient}/gvcf_chunk/{sample}.{chunk}.log",
+    benchmark:
+        "benchmarks/{patient}/gvcf_chunk/{sample}.{chunk}.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=120,
+    params:
+        region=chunk_region,
+        targets=(
+            f"--targets-file {cfg('reference', 'targets')}"
+            if cfg("reference", "targets")
+            else ""
+        ),
+        min_depth=cfg("calling", "germline", "min_depth", default=5),
+    shell:
+        "bedside germline gvcf --bam {input.bam} --ref {input.ref} --region {params.region} "
+        "{params.targets} --min-depth {params.min_depth} --out {output.bcf} 2> {log}"
+
+
+rule gvcf_gather:
+    input:
+        bcf=lambda wc: expand(
+            "results/{{patient}}/germline/gvcf_chunks/{{sample}}.{chunk}.g.bcf",
+            chunk=CHUNKS,
+        ),
+        csi=lambda wc: expand(
+            "results/{{patient}}/germline/gvcf_chunks/{{sample}}.{chunk}.g.bcf.csi",
+            chunk=CHUNKS,
+        ),
+    output:
+        vcf="results/{patient}/germline/{sample}.g.vcf.gz",
+        tbi="results/{patient}/germline/{sample}.g.vcf.gz.tbi",
+    log:
+        "logs/{patient}/gvcf_gather/{sample}.log",
+    benchmark:
+        "benchmarks/{patient}/gvcf_gather/{sample}.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    shell:
+        "bedside germline gather {input.bcf} --out {output.vcf} 2> {log}"
 
 
 rule joint_chunk:
     input:
-        bams=[sample_bam(s) for s in NORMALS],
-        bais=[sample_bai(s) for s in NORMALS],
+        gvcfs=[f"results/{patient_of(s)}/germline/{s}.g.vcf.gz" for s in NORMALS],
+        tbis=[f"results/{patient_of(s)}/germline/{s}.g.vcf.gz.tbi" for s in NORMALS],
         ref=REF,
     output:
-        temp("results/cohort/germline/chunks/{chunk}.bcf"),
+        bcf=temp("results/cohort/germline/chunks/{chunk}.bcf"),
+        csi=temp("results/cohort/germline/chunks/{chunk}.bcf.csi"),
     log:
         "logs/cohort/joint_chunk/{chunk}.log",
     benchmark:
@@ -96,20 +167,23 @@ rule joint_chunk:
         "../envs/bedside.yaml"
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=2000,
         runtime=120,
     params:
         region=chunk_region,
-        min_qual=cfg("calling", "germline", "min_qual", default=20),
-        min_depth=cfg("calling", "germline", "min_depth", default=5),
+        filters=(
+            f"--min-qual {cfg('calling', 'germline', 'min_qual', default=20)} "
+            f"--min-depth {cfg('calling', 'germline', 'min_depth', default=5)}"
+        ),
     shell:
-        "bedside germline call --bam {input.bams} --ref {input.ref} --region {params.region} "
-        "--min-qual {params.min_qual} --min-depth {params.min_depth} --out {output} 2> {log}"
+        "bedside germline joint --gvcf {input.gvcfs} --ref {input.ref} --region {params.region} "
+        "{params.filters} --out {output.bcf} 2> {log}"
 
 
 rule joint_gather:
     input:
-        expand("results/cohort/germline/chunks/{chunk}.bcf", chunk=CHUNKS),
+        bcf=expand("results/cohort/germline/chunks/{chunk}.bcf", chunk=CHUNKS),
+        csi=expand("results/cohort/germline/chunks/{chunk}.bcf.csi", chunk=CHUNKS),
     output:
         vcf="results/cohort/germline/joint.vcf.gz",
         tbi="results/cohort/germline/joint.vcf.gz.tbi",
@@ -118,11 +192,10 @@ rule joint_gather:
     benchmark:
         "benchmarks/cohort/joint_gather.tsv"
     conda:
-        "../envs/bcftools.yaml"
+        "../envs/bedside.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=30,
     shell:
-        "(bcftools concat --naive-force -Ou {input} | bcftools sort -Oz -o {output.vcf} "
-        "&& tabix -p vcf {output.vcf}) 2> {log}"
+        "bedside germline gather {input.bcf} --out {output.vcf} 2> {log}"

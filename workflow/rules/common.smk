@@ -6,6 +6,7 @@ from snakemake.utils import validate
 from bedside.errors import BedsideError
 from bedside.io import sheets as bsheets
 from bedside import regions as bregions
+from bedside import contigs as bcontigs
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -30,8 +31,29 @@ try:
             config["reference"]["fasta"],
             config.get("calling", {}).get("chunk_size", 1000000),
             config["reference"].get("targets") or None,
+            skip_all_n=True,
         )
     }
+    # contig names of input BAMs, resource VCFs and the targets BED must match the reference
+    # (or, for resource VCFs, be mapped by reference.contig_map); checked before any job runs
+    bcontigs.check_inputs(
+        config["reference"]["fasta"],
+        alignments=[u.bam for u in SHEET.units if u.bam],
+        vcfs=[
+            v
+            for v in (
+                config.get("resources", {}).get("population"),
+                config.get("resources", {}).get("clinvar"),
+            )
+            if v and Path(v).exists()
+        ],
+        beds=(
+            [config["reference"]["targets"]]
+            if config["reference"].get("targets")
+            else []
+        ),
+        contig_map=config["reference"].get("contig_map") or None,
+    )
 except BedsideError as exc:
     _fail(exc)
 
@@ -126,6 +148,16 @@ def chunk_region(wildcards):
     return CHUNKS[wildcards.chunk].samtools
 
 
+def resource_vcf(key):
+    """Path of resource VCF ``key`` (population, clinvar) as the rules should read it: the configured
+    file, or with reference.contig_map its copy renamed to the reference's contig names.
+    """
+    path = cfg("resources", key)
+    if path and cfg("reference", "contig_map"):
+        return f"resources/renamed/{key}.vcf.gz"
+    return path
+
+
 def optional(key_path):
     """A resource path from the config, or [] when unset (for rule inputs)."""
     value = cfg(*key_path)
@@ -168,7 +200,7 @@ def somatic_inputs(wc):
     ):
         inputs["pon"] = "results/cohort/pon/pon.vcf.gz"
     if cfg("resources", "population"):
-        inputs["population"] = cfg("resources", "population")
+        inputs["population"] = resource_vcf("population")
     return inputs
 
 
@@ -195,7 +227,7 @@ def annotate_inputs(wc):
         inputs["vcf"] = f"results/{wc.patient}/germline/{normal_of(wc.patient)}.vcf.gz"
     for key in ("population", "clinvar"):
         if cfg("resources", key):
-            inputs[key] = cfg("resources", key)
+            inputs[key] = resource_vcf(key)
     if cfg("reference", "transcripts"):
         inputs["transcripts"] = cfg("reference", "transcripts")
     return inputs

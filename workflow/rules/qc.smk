@@ -65,7 +65,6 @@ rule mosdepth:
     params:
         prefix=lambda wc, output: output.summary.replace(".mosdepth.summary.txt", ""),
     shell:
-        "MOSDEPTH_Q0=NO_COVERAGE MOSDEPTH_Q1=LOW MOSDEPTH_Q2=CALLABLE "
         "mosdepth --no-per-base --threads {threads} --quantize 0:1:20: "
         "{params.prefix} {input.bam} 2> {log}"
 
@@ -83,7 +82,7 @@ rule multiqc:
         ),
     output:
         "results/cohort/multiqc/multiqc_report.html",
-        directory("results/cohort/multiqc/multiqc_data"),
+        directory("results/cohort/multiqc/multiqc_report_data"),
     log:
         "logs/cohort/multiqc.log",
     benchmark:

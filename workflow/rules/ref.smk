@@ -55,3 +55,28 @@ rule bwa_index:
         runtime=120,
     shell:
         "bwa index {input} 2> {log}"
+
+
+rule resource_vcf_renamed:
+    # with reference.contig_map: resource VCF contigs renamed to the reference's names
+    input:
+        vcf=lambda wc: cfg("resources", wc.key),
+        map=cfg("reference", "contig_map", default=[]) or [],
+    output:
+        vcf="resources/renamed/{key}.vcf.gz",
+        tbi="resources/renamed/{key}.vcf.gz.tbi",
+    log:
+        "logs/ref/resource_vcf_renamed/{key}.log",
+    benchmark:
+        "benchmarks/ref/resource_vcf_renamed/{key}.tsv"
+    wildcard_constraints:
+        key="population|clinvar",
+    conda:
+        "../envs/bcftools.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    shell:
+        "(bcftools annotate --rename-chrs {input.map} -Oz -o {output.vcf} {input.vcf} "
+        "&& tabix -f -p vcf {output.vcf}) 2> {log}"

@@ -50,8 +50,9 @@ rule somatic_chunk:
 
 rule somatic_gather:
     input:
-        lambda wc: expand(
-            "results/{{patient}}/somatic/chunks/{chunk}.vcf.gz", chunk=CHUNKS
+        vcfs=expand("results/{{patient}}/somatic/chunks/{chunk}.vcf.gz", chunk=CHUNKS),
+        tbis=expand(
+            "results/{{patient}}/somatic/chunks/{chunk}.vcf.gz.tbi", chunk=CHUNKS
         ),
     output:
         vcf="results/{patient}/somatic/{patient}.vcf.gz",
@@ -67,7 +68,7 @@ rule somatic_gather:
         mem_mb=1000,
         runtime=30,
     shell:
-        "(bcftools concat -a -Ou {input} | bcftools sort -Oz -o {output.vcf} "
+        "(bcftools concat -a -Ou {input.vcfs} | bcftools sort -Oz -o {output.vcf} "
         "&& tabix -p vcf {output.vcf}) 2> {log}"
 
 

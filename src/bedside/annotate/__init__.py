@@ -3,4 +3,4 @@
 from bedside.annotate.findings import parse_csq, read_findings
 from bedside.annotate.pipeline import annotate_vcf, review_stars
 
-__all__ = ["annotate_vcf", "read_findings", "parse_csq", "review_stars"]
+__all__ = ["annotate_vcf", "parse_csq", "read_findings", "review_stars"]

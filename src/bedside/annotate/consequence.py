@@ -240,7 +240,8 @@ def describe_protein(p_ref: str, q_alt: str, frameshift: bool) -> tuple[str, str
         ext = f"Ter{stop - i}" if stop > 0 else "Ter?"
         return "stop_lost", f"p.Ter{i + 1}{_p3(new)}ext{ext}", i + 1
     if i < len(q_alt) and q_alt[i] == "*":
-        return "stop_gained", f"p.{_p3(ref_aa)}{i + 1}Ter", i + 1
+        # a frameshift whose first changed residue is a stop is written as a nonsense change (HGVS)
+        return ("frameshift_variant" if frameshift else "stop_gained"), f"p.{_p3(ref_aa)}{i + 1}Ter", i + 1
     if frameshift:
         if i >= len(q_alt):
             return "frameshift_variant", f"p.{_p3(ref_aa)}{i + 1}fs", i + 1
@@ -344,6 +345,10 @@ class TranscriptAnnotator:
             if "intron" in regions and "exon" in regions and tx.coding and not hgvs_p:
                 hgvs_p = "p.?"
         hgvs_c = self._hgvs_c(start, r, a, g_lo, g_hi)
+        if not terms:
+            # insertion exactly at a transcript end (one flank outside): up/downstream by side
+            five = (g_lo < tx.start + 1) == (tx.strand == "+")
+            terms.add("upstream_gene_variant" if five else "downstream_gene_variant")
         ordered = [t for t in ORDER if t in terms]
         if "intron_variant" in ordered and len(ordered) > 1 and (
                 "splice_donor_variant" in ordered or "splice_acceptor_variant" in ordered):
@@ -379,6 +384,10 @@ class TranscriptAnnotator:
             x, y = lo_c - 1, hi_c  # 0-based half-open
         else:
             x = y = max(c1, c2) - 1  # insert before the 3' flank (transcript orientation)
+            if x <= tx.cds_start - 1:
+                return {"5_prime_UTR_variant"}, "", None
+            if x >= tx.cds_end:
+                return {"3_prime_UTR_variant"}, "", None
         if x < tx.cds_start - 1 or y > tx.cds_end:
             terms = set()
             if x < tx.cds_start - 1 <= y:
@@ -392,6 +401,8 @@ class TranscriptAnnotator:
         P = self.protein()
         frameshift = (len(aa) - len(rr)) % 3 != 0
         ci = a0 // 3
+        if ci >= len(P):  # beyond an in-frame stop of the annotated CDS (e.g. selenoprotein, bad model)
+            return {"coding_sequence_variant"}, "p.?", None
         if len(rr) == len(aa) == 1:
             codon = seq[cds0 + 3 * ci:cds0 + 3 * ci + 3]
             k = a0 - 3 * ci
@@ -401,7 +412,7 @@ class TranscriptAnnotator:
                 if ra == "*":
                     return {"stop_retained_variant"}, f"p.Ter{ci + 1}=", ci + 1
                 if ci == 0 and ra == "M":
-                    return {"start_retained_variant"}, f"p.Met1=", 1
+                    return {"start_retained_variant"}, "p.Met1=", 1
                 return {"synonymous_variant"}, f"p.{_p3(ra)}{ci + 1}=", ci + 1
             if ra != "*" and na != "*" and not (ci == 0 and ra == "M"):
                 return {"missense_variant"}, f"p.{_p3(ra)}{ci + 1}{_p3(na)}", ci + 1
@@ -465,3 +476,89 @@ class TranscriptAnnotator:
             d5, d3 = loc.c_pos(g_hi + L - 1), loc.c_pos(g_hi)
             return f"{prefix}{d5 if L == 1 else d5 + '_' + d3}dup"
         return f"{prefix}{loc.c_pos(g_hi)}_{loc.c_pos(g_lo)}ins{aa}"
+
+
+_COMP1 = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
+
+
+class FastSNV:
+    """Precomputed arrays for the common case (a single-base substitution) on one transcript.
+
+    Produces exactly what :meth:`TranscriptAnnotator.annotate` produces for SNVs (tested), without the
+    general machinery; anything unusual falls back to the general path (returns None).
+    """
+
+    def __init__(self, ta: TranscriptAnnotator):
+        tx = ta.tx
+        self.ta = ta
+        self.starts = [s for s, _ in tx.exons]
+        self.ends = [e for _, e in tx.exons]
+        self.n = len(tx.exons)
+        loc = ta.loc
+        self.offs = loc._offsets_plus if tx.strand == "+" else loc._offsets_minus
+        self.plus = tx.strand == "+"
+        self.tstart, self.tend = tx.start, tx.end
+        self.coding = tx.coding
+        self.cs, self.ce = tx.cds_start, tx.cds_end
+        self.length = tx.length
+        self.prefix = f"{tx.gene}|{tx.id}|"
+        self.cp = "c." if tx.coding else "n."
+
+    def c_of_cdna(self, cdna: int) -> str:
+        if not self.coding:
+            return str(cdna)
+        if cdna < self.cs:
+            return f"-{self.cs - cdna}"
+        if cdna > self.ce:
+            return f"*{cdna - self.ce}"
+        return str(cdna - self.cs + 1)
+
+    def csq(self, pos: int, ref: str, alt: str) -> str | None:
+        if not self.plus:
+            ref, alt = _COMP1.get(ref, "N"), _COMP1.get(alt, "N")
+        i = bisect_right(self.starts, pos) - 1
+        cp = self.cp
+        if pos < self.tstart or pos > self.tend:
+            d = (self.tstart - pos) if pos < self.tstart else (pos - self.tend)
+            five = (pos < self.tstart) == self.plus
+            if five:
+                c = f"-{(self.cs - 1 if self.coding else 0) + d}"
+                return f"{self.prefix}upstream_gene_variant|{cp}{c}{ref}>{alt}||MODIFIER|"
+            c = f"*{(self.length - self.ce) + d}" if self.coding else f"+{d}"
+            return f"{self.prefix}downstream_gene_variant|{cp}{c}{ref}>{alt}||MODIFIER|"
+        if pos <= self.ends[i]:
+            s, e = self.starts[i], self.ends[i]
+            cdna = self.offs[i] + (pos - s + 1 if self.plus else e - pos + 1)
+            sr = (i > 0 and pos - s < 3) or (i < self.n - 1 and e - pos < 3)
+            c = self.c_of_cdna(cdna)
+            if not self.coding:
+                t, imp = "non_coding_transcript_exon_variant", "MODIFIER"
+            elif cdna < self.cs:
+                t, imp = "5_prime_UTR_variant", "MODIFIER"
+            elif cdna > self.ce:
+                t, imp = "3_prime_UTR_variant", "MODIFIER"
+            else:
+                return None  # coding: general path (codon arithmetic, protein)
+            if sr:
+                return f"{self.prefix}splice_region_variant&{t}|{cp}{c}{ref}>{alt}||LOW|"
+            return f"{self.prefix}{t}|{cp}{c}{ref}>{alt}||{imp}|"
+        # intronic
+        left_end, right_start = self.ends[i], self.starts[i + 1]
+        dl, dr = pos - left_end, right_start - pos
+        if self.plus:
+            if dl <= dr:
+                anchor, off = self.offs[i] + (left_end - self.starts[i] + 1), dl
+            else:
+                anchor, off = self.offs[i + 1] + 1, -dr
+        elif dr <= dl:
+            anchor, off = self.offs[i + 1] + (self.ends[i + 1] - right_start + 1), dr
+        else:
+            anchor, off = self.offs[i] + 1, -dl
+        a = off if off > 0 else -off
+        c = f"{self.c_of_cdna(anchor)}{'+' if off > 0 else '-'}{a}"
+        if a <= 2:
+            t = "splice_donor_variant" if off > 0 else "splice_acceptor_variant"
+            return f"{self.prefix}{t}|{cp}{c}{ref}>{alt}||HIGH|"
+        if a <= 8:
+            return f"{self.prefix}splice_region_variant&intron_variant|{cp}{c}{ref}>{alt}||LOW|"
+        return f"{self.prefix}intron_variant|{cp}{c}{ref}>{alt}||MODIFIER|"

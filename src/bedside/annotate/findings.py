@@ -30,7 +30,7 @@ def _most_severe(csqs: list[Consequence]) -> Consequence:
 
 def _info(rec, key):
     try:
-        return rec.info[key] if key in rec.info else None
+        return rec.info.get(key, None)
     except (KeyError, ValueError):
         return None
 

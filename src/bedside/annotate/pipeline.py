@@ -19,8 +19,13 @@ from pathlib import Path
 
 import pysam
 
-from bedside.annotate.consequence import TranscriptAnnotator
-from bedside.annotate.transcripts import Transcript, load_gff3, load_overrides, select_transcripts
+from bedside.annotate.consequence import FastSNV, TranscriptAnnotator
+from bedside.annotate.transcripts import (
+    Transcript,
+    load_gff3,
+    load_overrides,
+    select_transcripts,
+)
 from bedside.commands._util import atomic_path, run_tool
 from bedside.errors import InputError, ToolError
 
@@ -68,20 +73,22 @@ class TranscriptIndex:
     BIN = 1 << 16
 
     def __init__(self, transcripts: Iterable[Transcript], fasta):
-        self.bins: dict[str, dict[int, list[TranscriptAnnotator]]] = defaultdict(lambda: defaultdict(list))
-        for tx in transcripts:
+        self.bins: dict[str, dict[int, list[tuple[int, int, TranscriptAnnotator, FastSNV]]]] = \
+            defaultdict(lambda: defaultdict(list))
+        for tx in sorted(transcripts, key=lambda t: (t.chrom, t.start, t.id)):
             ann = TranscriptAnnotator(tx, fasta)
+            item = (ann.lo, ann.hi, ann, FastSNV(ann))
             for b in range(max(ann.lo, 1) >> 16, (ann.hi >> 16) + 1):
-                self.bins[tx.chrom][b].append(ann)
+                self.bins[tx.chrom][b].append(item)
 
-    def lookup(self, chrom: str, pos: int, end: int) -> list[TranscriptAnnotator]:
+    def lookup(self, chrom: str, pos: int, end: int) -> list[tuple[int, int, TranscriptAnnotator, FastSNV]]:
         bins = self.bins.get(chrom)
         if not bins:
             return []
         cands = bins.get(pos >> 16)
         if not cands:
             return []
-        return [a for a in cands if a.lo <= end and pos <= a.hi]
+        return [c for c in cands if c[0] <= end and pos <= c[1]]
 
 
 def _check_fasta(fasta: Path) -> None:
@@ -123,8 +130,7 @@ def _resource_table(vcf: Path, fasta: Path, workdir: Path, kind: str) -> tuple[P
         raise ToolError(f"bcftools query failed on {norm}")
     rows.sort(key=lambda r: (r[0], int(r[1])))
     with open(tab, "w") as fh:
-        for r in rows:
-            fh.write("\t".join(r) + "\n")
+        fh.writelines("\t".join(r) + "\n" for r in rows)
     run_tool(["bgzip", "-f", tab])
     run_tool(["tabix", "-f", "-s1", "-b2", "-e2", f"{tab}.gz"])
     return Path(f"{tab}.gz"), hdr, cols
@@ -133,35 +139,47 @@ def _resource_table(vcf: Path, fasta: Path, workdir: Path, kind: str) -> tuple[P
 def annotate_lines(lines: Iterator[str], index: TranscriptIndex) -> Iterator[str]:
     """Add BEDSIDE_CSQ to VCF text lines (header gets its INFO declaration)."""
     for line in lines:
-        if line.startswith("#"):
-            if line.startswith("#CHROM"):
-                yield CSQ_HEADER + "\n"
+        if line.startswith("#CHROM"):
+            yield CSQ_HEADER + "\n"
             yield line
             break
         yield line
-    lookup = index.lookup
+    bins_by_chrom = index.bins
     for line in lines:
         f = line.split("\t", 8)
+        bins = bins_by_chrom.get(f[0])
+        if not bins:
+            yield line
+            continue
         pos = int(f[1])
-        ref = f[3]
-        cands = lookup(f[0], pos - 1, pos + len(ref))
+        cands = bins.get(pos >> 16)
         if not cands:
             yield line
             continue
-        alt = f[4]
-        if alt.startswith("<") or alt in ("*", "."):
-            yield line
-            continue
+        ref, alt = f[3], f[4]
+        snv = len(ref) == 1 and len(alt) == 1 and alt in "ACGT"
+        end = pos + len(ref) - 1
         csq = []
-        for ann in cands:
-            a = ann.annotate(pos, ref, alt)
-            if a is not None:
-                csq.append(a.csq_field())
+        for lo, hi, ann, fast in cands:
+            if lo > end or pos > hi:
+                continue
+            c = fast.csq(pos, ref, alt) if snv else None
+            if c is None:
+                if alt.startswith("<") or alt in ("*", ".") or "," in alt:
+                    continue
+                a = ann.annotate(pos, ref, alt)
+                if a is None:
+                    continue
+                c = a.csq_field()
+            csq.append(c)
         if not csq:
             yield line
             continue
         info = f[7]
-        f[7] = ("" if info == "." else info + ";") + "BEDSIDE_CSQ=" + ",".join(csq)
+        nl = ""
+        if len(f) == 8:  # sites-only VCF: the INFO column carries the newline
+            info, nl = info.rstrip("\n"), "\n"
+        f[7] = ("" if info == "." else info + ";") + "BEDSIDE_CSQ=" + ",".join(csq) + nl
         yield "\t".join(f)
 
 
@@ -191,7 +209,7 @@ def annotate_vcf(vcf: str | Path, fasta: str | Path, gff3: str | Path, out: str 
             if shutil.which(c[0]) is None:
                 raise ToolError(f"required tool '{c[0]}' is not on PATH")
         procs: list[subprocess.Popen] = []
-        errs = [open(work / f"stderr{i}", "w+") for i in range(len(cmds) + 1)]
+        errs = [open(work / f"stderr{i}", "w+") for i in range(len(cmds) + 1)]  # noqa: SIM115 (closed below)
         prev = None
         for i, c in enumerate(cmds):
             p = subprocess.Popen(c, stdin=prev, stdout=subprocess.PIPE, stderr=errs[i], bufsize=1 << 20)

@@ -216,6 +216,6 @@ def select_transcripts(by_gene: dict[str, list[Transcript]], overrides: dict[str
         pick = pick or next((t for t in sorted(txs, key=lambda t: t.id) if "MANE_Select" in t.tags), None)
         pick = pick or next((t for t in sorted(txs, key=lambda t: t.id) if "Ensembl_canonical" in t.tags), None)
         if pick is None:
-            pick = sorted(txs, key=lambda t: (-t.cds_length, -t.length, t.id))[0]
+            pick = min(txs, key=lambda t: (-t.cds_length, -t.length, t.id))
         chosen[gene] = pick
     return chosen

@@ -9,6 +9,7 @@ alt and reference reads (QS / AD) sets the error rates of :mod:`bedside.calling.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import json
 import logging
@@ -17,7 +18,7 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ from bedside.errors import InputError, ToolError
 log = logging.getLogger(__name__)
 
 INDEL_BQ = 30.0  # placeholder base quality for indel rows (their error rate is Params.indel_error)
-_SUFFIX = re.compile(r"[-_.](t|n|tumou?r|normal|germline|blood|tissue|ffpe|ctdna|wbc|pbmc)\d*$", re.I)
+_SUFFIX = re.compile(r"[-_.](t|n|tumou?r|normal|germline|blood|tissue|ffpe|ctdna|wbc|pbmc)\d*$", re.IGNORECASE)
 
 
 # ------------------------------------------------------------------ inputs
@@ -104,12 +105,10 @@ def check_pair(tumor: Path, normal: Path | None, ref: Path, patient: str | None 
     n_sm = bam_sample(normal) if normal is not None else None
     ref_sq = fasta_contigs(ref)
     t_sq = bam_contigs(tumor)
-    if dict(t_sq) != dict(ref_sq):
-        raise InputError(f"BAM @SQ lines ({len(t_sq)} contigs) do not match the reference {ref} "
-                         f"({len(ref_sq)} contigs): {_sq_diff(t_sq, ref_sq)}", path=tumor)
+    check_against_reference(tumor, t_sq, ref, ref_sq)
     if normal is not None:
         n_sq = bam_contigs(normal)
-        if dict(n_sq) != dict(t_sq):
+        if n_sq != t_sq and dict(n_sq) != dict(t_sq):
             raise InputError(f"tumor and normal BAMs are on different references: "
                              f"{_sq_diff(n_sq, t_sq)} (tumor {tumor})", path=normal)
         if t_sm == n_sm:
@@ -123,6 +122,28 @@ def check_pair(tumor: Path, normal: Path | None, ref: Path, patient: str | None 
                          f"({patient_of(t_sm)!r} vs {patient_of(n_sm)!r}); pass --patient if this "
                          "pairing is intended", path=normal)
     return t_sm, n_sm
+
+
+def check_against_reference(bam: Path, bam_sq: list[tuple[str, int]], ref: Path,
+                            ref_sq: list[tuple[str, int]]) -> None:
+    """A BAM's @SQ must agree with the reference .fai: shared names with equal lengths, at least one shared.
+
+    BAM contigs absent from the reference (a reference cut down to some contigs) are allowed and not
+    called; a length difference means another build and is an error.
+    """
+    rd = dict(ref_sq)
+    for name, ln in bam_sq:
+        if name in rd and rd[name] != ln:
+            raise InputError(f"BAM @SQ lines do not match the reference {ref}: contig {name} length {ln} "
+                             f"vs {rd[name]} (another genome build?)", path=bam)
+    shared = [n for n, _ in bam_sq if n in rd]
+    if not shared:
+        raise InputError(f"BAM @SQ lines do not match the reference {ref}: no contig in common "
+                         f"(BAM: {', '.join(n for n, _ in bam_sq[:3])}...; reference: "
+                         f"{', '.join(n for n, _ in ref_sq[:3])}...)", path=bam)
+    extra = len(bam_sq) - len(shared)
+    if extra:
+        log.warning("%s: %d BAM contigs are not in the reference and are not called", bam, extra)
 
 
 def _sq_diff(a: list[tuple[str, int]], b: list[tuple[str, int]]) -> str:
@@ -155,7 +176,7 @@ class Candidates:
 
 
 _COLS = ("t_ref", "t_alt", "t_ref_fwd", "t_ref_rev", "t_alt_fwd", "t_alt_rev", "t_ref_bq", "t_alt_bq",
-         "t_dp", "n_ref", "n_alt", "n_ref_bq", "n_alt_bq", "n_dp", "is_indel")
+         "t_dp", "n_ref", "n_alt", "n_ref_bq", "n_alt_bq", "n_dp", "is_indel", "indel_repeat")
 
 
 def split_regions(contigs: list[tuple[str, int]], n_chunks: int) -> list[str]:
@@ -201,8 +222,7 @@ def pileup_region(bams: Sequence[Path], ref: Path, *, region: str | None = None,
                   regions_file: Path | None = None, min_alt: int = 2, min_bq: int = 13,
                   min_mq: int = 20, max_depth: int = 10000) -> str:
     """bcftools mpileup over the BAMs (one sample per BAM) -> query lines of candidate records."""
-    cmd = ["bcftools", "mpileup", "--ignore-RG", "-f", ref, "-a", "FORMAT/AD,FORMAT/ADF,FORMAT/ADR,"
-           "FORMAT/DP,FORMAT/QS", "-d", max_depth, "-q", min_mq, "-Q", min_bq, "-Ou",
+    cmd = ["bcftools", "mpileup", "--ignore-RG", "-f", ref, "-a", "FORMAT/AD,FORMAT/ADF,FORMAT/ADR,FORMAT/DP,FORMAT/QS", "-d", max_depth, "-q", min_mq, "-Q", min_bq, "-Ou",
            # indel candidates: >= min_alt gapped reads making >= 1% of a sample's reads
            # (bcftools' default gap fraction misses low-VAF indels)
            "-m", max(1, min_alt), "-F", 0.01]
@@ -233,6 +253,20 @@ def normalize(pos: int, ref: str, alt: str, fetch) -> tuple[int, str, str]:
     return pos, ref, alt
 
 
+def repeat_copies(pos: int, ref: str, alt: str, fetch, max_bp: int = 200) -> int:
+    """Copies of a (left-aligned) indel's repeat unit in the reference right after the anchor base."""
+    if len(ref) == len(alt) or min(len(ref), len(alt)) != 1 or ref[0] != alt[0]:
+        return 1
+    u = (ref if len(ref) > len(alt) else alt)[1:].upper()
+    period = next(p for p in range(1, len(u) + 1) if len(u) % p == 0 and u == u[:p] * (len(u) // p))
+    unit = u[:period]
+    seq = fetch(pos, pos + max_bp).upper()  # 0-based pos = first base after the anchor
+    k = 0
+    while seq[k * period:(k + 1) * period] == unit:
+        k += 1
+    return max(1, k)
+
+
 def parse_pileup(text: str, n_samples: int, min_alt: int, into: Candidates, fasta: pysam.FastaFile
                  ) -> None:
     """Append one candidate row per alt allele with >= min_alt tumor reads (indels left-aligned)."""
@@ -254,8 +288,11 @@ def parse_pileup(text: str, n_samples: int, min_alt: int, into: Candidates, fast
                 continue
             indel = len(alt) != len(f[2])
             pos, r, a = int(f[1]), f[2], alt
+            rep = 1
             if indel:
-                pos, r, a = normalize(pos, r, a, lambda s, e, c=f[0]: fasta.fetch(c, s, e))
+                fetch = functools.partial(fasta.fetch, f[0])
+                pos, r, a = normalize(pos, r, a, fetch)
+                rep = repeat_copies(pos, r, a, fetch)
             into.chrom.append(f[0])
             into.pos.append(pos)
             into.ref.append(r)
@@ -270,6 +307,7 @@ def parse_pileup(text: str, n_samples: int, min_alt: int, into: Candidates, fast
             cols["t_alt_bq"].append(INDEL_BQ if indel else qs[i] / ad[i])
             cols["t_dp"].append(dp)
             cols["is_indel"].append(indel)
+            cols["indel_repeat"].append(rep)
             if n_samples > 1:
                 nad, _nf, _nr, nqs, ndp = per[1]
                 cols["n_ref"].append(nad[0])
@@ -300,7 +338,7 @@ def collect_candidates(bams: Sequence[Path], ref: Path, contigs: list[tuple[str,
                 if parts[0] not in known:
                     raise InputError(f"contig {parts[0]!r} not in the reference", path=regions_bed, line=i)
                 by_contig.setdefault(parts[0], []).append("\t".join(parts[:3]))
-            for name, lines in by_contig.items():
+            for lines in by_contig.values():
                 p = Path(tmp) / f"{len(jobs)}.bed"
                 p.write_text("\n".join(lines) + "\n")
                 jobs.append({"regions_file": p})
@@ -369,7 +407,7 @@ def to_sites(cand: Candidates, contigs: list[tuple[str, int]], tumor_only: bool,
     s = Sites(key=xp.asarray(key), is_indel=arr("is_indel", bool), t_ref=arr("t_ref"), t_alt=arr("t_alt"),
               t_alt_fwd=arr("t_alt_fwd"), t_alt_rev=arr("t_alt_rev"), t_ref_fwd=arr("t_ref_fwd"),
               t_ref_rev=arr("t_ref_rev"), t_ref_bq=arr("t_ref_bq", np.float64),
-              t_alt_bq=arr("t_alt_bq", np.float64), t_dp=arr("t_dp"))
+              t_alt_bq=arr("t_alt_bq", np.float64), t_dp=arr("t_dp"), indel_repeat=arr("indel_repeat"))
     if not tumor_only:
         s.n_ref, s.n_alt, s.n_dp = arr("n_ref"), arr("n_alt"), arr("n_dp")
         s.n_ref_bq, s.n_alt_bq = arr("n_ref_bq", np.float64), arr("n_alt_bq", np.float64)
@@ -388,9 +426,10 @@ class CallResult:
 def call_somatic(tumor: Path, normal: Path | None, ref: Path, out: Path, *, region: str | None = None,
                  regions_bed: Path | None = None, pon: Path | None = None, population: Path | None = None,
                  tumor_only: bool = False, threads: int = 1, patient: str | None = None,
-                 params: Params = Params(), min_alt: int = 2, emit_lod: float = 3.0,
+                 params: Params | None = None, min_alt: int = 2, emit_lod: float = 3.0,
                  min_bq: int = 13, min_mq: int = 20) -> CallResult:
     """Call somatic SNVs/indels and write a bgzipped, tabix-indexed VCF to ``out`` (atomically)."""
+    params = params or Params()
     t_sm, n_sm = check_pair(tumor, normal, ref, patient, tumor_only)
     contigs = fasta_contigs(ref)
     if region:
@@ -427,10 +466,10 @@ def vcf_header(contigs: list[tuple[str, int]], ref: Path, samples: list[str], tu
     h += [f"##contig=<ID={c},length={ln}>" for c, ln in contigs]
     h.append('##FILTER=<ID=PASS,Description="All filters passed">')
     h += [f'##FILTER=<ID={k},Description="{v}">' for k, v in FILTERS.items()]
-    h += ['##INFO=<ID=TLOD,Number=1,Type=Float,Description="Tumor log10 odds: variant at the observed '
-          'allele fraction vs sequencing error">',
-          '##INFO=<ID=NLOD,Number=1,Type=Float,Description="Normal log10 odds: normal homozygous reference '
-          'vs heterozygous">',
+    h += [('##INFO=<ID=TLOD,Number=1,Type=Float,Description="Tumor log10 odds: variant at the observed '
+           'allele fraction vs sequencing error">'),
+          ('##INFO=<ID=NLOD,Number=1,Type=Float,Description="Normal log10 odds: normal homozygous reference '
+           'vs heterozygous">'),
           '##INFO=<ID=SOMATIC,Number=0,Type=Flag,Description="Passes all filters: called somatic">',
           '##INFO=<ID=TUMOR_ONLY,Number=0,Type=Flag,Description="Called without a matched normal">',
           '##INFO=<ID=PON,Number=0,Type=Flag,Description="Site in the panel of normals">',
@@ -512,9 +551,7 @@ def build_pon(normals: Sequence[Path], ref: Path, out: Path, *, min_normals: int
     names = []
     for bam in normals:
         names.append(bam_sample(bam))
-        if dict(bam_contigs(bam)) != dict(ref_sq):
-            raise InputError(f"BAM @SQ lines do not match the reference {ref}: "
-                             f"{_sq_diff(bam_contigs(bam), ref_sq)}", path=bam)
+        check_against_reference(bam, bam_contigs(bam), ref, ref_sq)
     jobs = [region] if region else split_regions(ref_sq, threads * 2)
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         texts = list(pool.map(lambda r: _pon_pileup(normals, ref, r, min_alt), jobs))
@@ -522,8 +559,8 @@ def build_pon(normals: Sequence[Path], ref: Path, out: Path, *, min_normals: int
              f"##reference=file://{Path(ref).resolve()}"]
     lines += [f"##contig=<ID={c},length={ln}>" for c, ln in ref_sq]
     lines += ['##INFO=<ID=N_NORMALS,Number=1,Type=Integer,Description="Normals with alt evidence">',
-              f'##INFO=<ID=FRACTION,Number=1,Type=Float,Description="Fraction of the {len(normals)} '
-              'normals with alt evidence">',
+              (f'##INFO=<ID=FRACTION,Number=1,Type=Float,Description="Fraction of the {len(normals)} '
+               'normals with alt evidence">'),
               f"##bedside_pon_normals={','.join(names)}",
               f"##bedside_pon_rule=alt reads >= {min_alt} and VAF >= {min_vaf} in >= {min_normals} normals",
               "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
@@ -540,7 +577,7 @@ def build_pon(normals: Sequence[Path], ref: Path, out: Path, *, min_normals: int
                     continue
                 k = sum(1 for ad in ads if ad[i] >= min_alt and ad[i] / max(1, sum(ad)) >= min_vaf)
                 if k >= min_normals:
-                    pos, r, a = normalize(int(f[1]), f[2], alt, lambda s, e, c=f[0]: fasta.fetch(c, s, e))
+                    pos, r, a = normalize(int(f[1]), f[2], alt, functools.partial(fasta.fetch, f[0]))
                     rows.append((f[0], pos, r, a, f"N_NORMALS={k};FRACTION={k / len(normals):.3f}"))
     fasta.close()
     order = {c: i for i, (c, _) in enumerate(ref_sq)}

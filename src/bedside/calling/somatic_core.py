@@ -57,7 +57,12 @@ class Params:
     cluster_window: int = 50  # +- bp
     cluster_max_events: int = 2  # clustered when more events than this lie within the window
     max_population_af: float = 0.001
-    indel_error: float = 1e-4  # chance a reference read shows a given indel
+    # chance a reference read shows a given indel: phred 45, GATK's default insertion/deletion base quality
+    indel_error: float = 10 ** -4.5
+    # ... multiplied by this per extra copy of the indel's repeat unit in the reference (homopolymers and
+    # short tandem repeats slip more often); a heuristic, capped at max_indel_error
+    indel_repeat_factor: float = 2.0
+    max_indel_error: float = 0.25
     min_error: float = 1e-6  # floor on error rates
 
 
@@ -82,6 +87,7 @@ class Sites:
     n_ref_bq: Any | None = None
     n_alt_bq: Any | None = None
     alt_mq: Any | None = None  # optional mean mapping quality of alt reads (phred)
+    indel_repeat: Any | None = None  # copies of the indel's repeat unit in the reference (1 = none)
     in_pon: Any | None = None  # bool
     population_af: Any | None = None  # float, NaN where unknown
     extra: dict = field(default_factory=dict)
@@ -100,8 +106,16 @@ def log_likelihood(n_ref: Any, n_alt: Any, f: Any, ref_err: Any, alt_err: Any) -
     return n_ref * xp.log10(p_ref) + n_alt * xp.log10(p_alt)
 
 
-def error_rates(ref_bq: Any, alt_bq: Any, is_indel: Any, params: Params, alt_mq: Any | None = None
-                ) -> tuple[Any, Any]:
+def indel_errors(indel_repeat: Any, params: Params) -> Any:
+    """Per-site indel error: params.indel_error * factor**(copies - 1), capped."""
+    xp = array_namespace(indel_repeat)
+    extra = xp.clip(xp.astype(indel_repeat, xp.float64) - 1.0, 0.0, 60.0)
+    err = params.indel_error * xp.exp(extra * math.log(params.indel_repeat_factor))
+    return xp.clip(err, params.min_error, params.max_indel_error)
+
+
+def error_rates(ref_bq: Any, alt_bq: Any, is_indel: Any, params: Params, alt_mq: Any | None = None,
+                indel_repeat: Any | None = None) -> tuple[Any, Any]:
     """(ref_err, alt_err) per site from mean base qualities (and optional alt mapping quality)."""
     xp = array_namespace(ref_bq, alt_bq)
     e_alt = phred_to_prob(alt_bq)
@@ -109,7 +123,11 @@ def error_rates(ref_bq: Any, alt_bq: Any, is_indel: Any, params: Params, alt_mq:
         e_mq = phred_to_prob(alt_mq)
         e_alt = 1.0 - (1.0 - e_alt) * (1.0 - e_mq)
     snv_alt_err = e_alt / 3.0
-    alt_err = xp.where(is_indel, xp.asarray(params.indel_error, dtype=e_alt.dtype), snv_alt_err)
+    if indel_repeat is None:
+        indel_err = xp.asarray(min(params.indel_error, params.max_indel_error), dtype=e_alt.dtype)
+    else:
+        indel_err = indel_errors(indel_repeat, params)
+    alt_err = xp.where(is_indel, indel_err, snv_alt_err)
     alt_err = xp.clip(alt_err, params.min_error, 0.5)
     ref_err = xp.clip(phred_to_prob(ref_bq), params.min_error, 0.5)
     return ref_err, alt_err
@@ -167,15 +185,17 @@ def event_counts(key: Any, is_event: Any, window: int) -> Any:
     return hi - lo
 
 
-def score(sites: Sites, params: Params = Params()) -> dict[str, Any]:
+def score(sites: Sites, params: Params | None = None) -> dict[str, Any]:
     """TLOD, NLOD (NaN in tumor-only mode), tumor VAF and a FILTER bit mask for every candidate."""
+    params = params or Params()
     s = sites
     xp = array_namespace(s.t_ref, s.t_alt)
     fdt = xp.float64
     t_ref = xp.astype(s.t_ref, fdt)
     t_alt = xp.astype(s.t_alt, fdt)
     ref_err, alt_err = error_rates(xp.astype(s.t_ref_bq, fdt), xp.astype(s.t_alt_bq, fdt), s.is_indel,
-                                   params, None if s.alt_mq is None else xp.astype(s.alt_mq, fdt))
+                                   params, None if s.alt_mq is None else xp.astype(s.alt_mq, fdt),
+                                   s.indel_repeat)
     tlod = tumor_lod(t_ref, t_alt, ref_err, alt_err)
     t_depth = t_ref + t_alt
     vaf = xp.where(t_depth > 0, t_alt / xp.where(t_depth > 0, t_depth, 1.0), 0.0)
@@ -200,7 +220,7 @@ def score(sites: Sites, params: Params = Params()) -> dict[str, Any]:
         n_ref = xp.astype(s.n_ref, fdt)
         n_alt = xp.astype(s.n_alt, fdt)
         n_ref_err, n_alt_err = error_rates(xp.astype(s.n_ref_bq, fdt), xp.astype(s.n_alt_bq, fdt),
-                                           s.is_indel, params)
+                                           s.is_indel, params, None, s.indel_repeat)
         # where the normal has no alt reads its alt quality is unknown: use the tumor's
         n_alt_err = xp.where(n_alt > 0, n_alt_err, alt_err)
         nlod = normal_lod(n_ref, n_alt, n_ref_err, n_alt_err)
@@ -230,11 +250,17 @@ def filter_names(mask: int) -> list[str]:
 
 def score_one(t_ref: int, t_alt: int, t_ref_bq: float, t_alt_bq: float, is_indel: bool,
               n_ref: int | None = None, n_alt: int | None = None, n_ref_bq: float = 30.0,
-              n_alt_bq: float = 30.0, params: Params = Params()) -> tuple[float, float]:
+              n_alt_bq: float = 30.0, params: Params | None = None, indel_repeat: int = 1
+              ) -> tuple[float, float]:
     """(TLOD, NLOD) for one site with the same math as :func:`score`, in plain Python floats."""
+    params = params or Params()
 
     def rates(rbq: float, abq: float) -> tuple[float, float]:
-        a = params.indel_error if is_indel else 10 ** (-abq / 10) / 3
+        if is_indel:
+            ie = params.indel_error * params.indel_repeat_factor ** min(60.0, max(0.0, indel_repeat - 1.0))
+            a = min(max(ie, params.min_error), params.max_indel_error)
+        else:
+            a = 10 ** (-abq / 10) / 3
         return (min(max(10 ** (-rbq / 10), params.min_error), 0.5), min(max(a, params.min_error), 0.5))
 
     def ll(nr: int, na: int, f: float, r: float, a: float) -> float:
@@ -252,9 +278,11 @@ def score_one(t_ref: int, t_alt: int, t_ref_bq: float, t_alt_bq: float, is_indel
     return tlod, nlod
 
 
-def score_loop(sites: Sites, params: Params = Params()) -> dict[str, list]:
+def score_loop(sites: Sites, params: Params | None = None) -> dict[str, list]:
     """Plain-Python per-site loop computing what :func:`score` computes (reference and timing baseline)."""
     import bisect
+
+    params = params or Params()
 
     def col(a: Any) -> list:
         return [] if a is None else [x.item() if hasattr(x, "item") else x for x in a]
@@ -267,11 +295,12 @@ def score_loop(sites: Sites, params: Params = Params()) -> dict[str, list]:
     tn = s.n_ref is not None
     n_ref, n_alt, nrbq, nabq, ndp = (col(s.n_ref), col(s.n_alt), col(s.n_ref_bq), col(s.n_alt_bq), col(s.n_dp))
     pon, paf = col(s.in_pon), col(s.population_af)
+    rep = col(s.indel_repeat) if s.indel_repeat is not None else [1] * n
     tlod, nlod, vaf, masks, gs = [], [], [], [], []
     for i in range(n):
         tl, nl = score_one(t_ref[i], t_alt[i], trbq[i], tabq[i], bool(indel[i]),
                            n_ref[i] if tn else None, n_alt[i] if tn else None,
-                           nrbq[i] if tn else 30.0, nabq[i] if tn else 30.0, params)
+                           nrbq[i] if tn else 30.0, nabq[i] if tn else 30.0, params, rep[i])
         d = t_ref[i] + t_alt[i]
         v = t_alt[i] / d if d else 0.0
         p = (trf[i] + 1.0) / (trf[i] + trr[i] + 2.0)
@@ -333,14 +362,15 @@ def random_sites(n: int, seed: int = 0, tumor_only: bool = False, xp: Any = None
     nd = rng.poisson(40, n).astype(np.int64)
     germ = rng.random(n) < 0.2
     n_alt = np.where(germ, rng.binomial(nd, 0.5), rng.binomial(nd, 0.003))
-    d = dict(key=np.sort(rng.integers(0, n * 300, n)).astype(np.int64), is_indel=rng.random(n) < 0.1,
-             t_ref=t_ref, t_alt=t_alt, t_alt_fwd=t_alt_fwd, t_alt_rev=t_alt - t_alt_fwd, t_ref_fwd=t_ref_fwd,
-             t_ref_rev=t_ref - t_ref_fwd, t_ref_bq=rng.uniform(25, 38, n), t_alt_bq=rng.uniform(15, 38, n),
-             t_dp=t_ref + t_alt)
+    d = {"key": np.sort(rng.integers(0, n * 300, n)).astype(np.int64), "is_indel": rng.random(n) < 0.1,
+         "t_ref": t_ref, "t_alt": t_alt, "t_alt_fwd": t_alt_fwd, "t_alt_rev": t_alt - t_alt_fwd,
+         "t_ref_fwd": t_ref_fwd, "t_ref_rev": t_ref - t_ref_fwd, "t_ref_bq": rng.uniform(25, 38, n),
+         "t_alt_bq": rng.uniform(15, 38, n), "t_dp": t_ref + t_alt}
     if not tumor_only:
-        d |= dict(n_ref=nd - n_alt, n_alt=n_alt, n_dp=nd, n_ref_bq=rng.uniform(25, 38, n),
-                  n_alt_bq=rng.uniform(15, 38, n))
+        d |= {"n_ref": nd - n_alt, "n_alt": n_alt, "n_dp": nd, "n_ref_bq": rng.uniform(25, 38, n),
+              "n_alt_bq": rng.uniform(15, 38, n)}
     d["in_pon"] = rng.random(n) < 0.01
+    d["indel_repeat"] = rng.integers(1, 12, n)
     d["population_af"] = np.where(rng.random(n) < 0.05, rng.random(n), np.nan)
     if xp is not None:
         d = {k: xp.asarray(v) for k, v in d.items()}

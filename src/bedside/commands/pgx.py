@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-from pathlib import Path
 
 from bedside.commands._util import atomic_path
 from bedside.model import to_dict
@@ -17,7 +16,7 @@ def add_parser(subparsers) -> None:
         description="Match PharmCAT-format named-allele definitions against a (multi-sample) VCF, assign "
                     "phenotypes / activity scores and CPIC recommendations. Positions absent from the VCF "
                     "or no-called are reported, never assumed reference.")
-    p.add_argument("vcf", help="germline VCF/BCF (bgzipped+indexed or plain)")
+    p.add_argument("vcf", nargs="?", help="germline VCF/BCF (bgzipped+indexed or plain)")
     p.add_argument("--definitions", required=True, help="folder of <GENE>_translation.json files")
     p.add_argument("--sample", help="only this sample (default: every sample in the VCF)")
     p.add_argument("--outside-calls", help="TSV gene<TAB>diplotype[<TAB>phenotype[<TAB>activity_score]] "
@@ -25,8 +24,10 @@ def add_parser(subparsers) -> None:
     p.add_argument("--phenotypes", help="folder of <GENE>.json phenotype tables (default: bundled CPIC subset)")
     p.add_argument("--guidelines", help="folder of CPIC guideline JSON files (default: bundled CPIC subset)")
     p.add_argument("--genes", help="comma-separated genes to call (default: every definition file)")
-    p.add_argument("--out-json", required=True)
-    p.add_argument("--out-tsv", required=True)
+    p.add_argument("--out-json")
+    p.add_argument("--out-tsv")
+    p.add_argument("--positions-out", help="write the defining positions as a sites VCF (for bcftools -T) "
+                                          "and exit; no VCF needed")
     p.set_defaults(func=run)
 
 
@@ -35,8 +36,15 @@ def _cite(c) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from bedside.pgx import call_genes, recommend
+    from bedside.errors import InputError
+    from bedside.pgx import call_genes, recommend, write_positions
 
+    if args.positions_out:
+        with atomic_path(args.positions_out) as tmp:
+            write_positions(args.definitions, tmp)
+        return 0
+    if not (args.vcf and args.out_json and args.out_tsv):
+        raise InputError("pgx needs VCF, --out-json and --out-tsv (or --positions-out)")
     genes = [g.strip() for g in args.genes.split(",")] if args.genes else None
     calls = call_genes(args.vcf, args.definitions, sample=args.sample, outside_calls=args.outside_calls,
                        phenotypes_dir=args.phenotypes, genes=genes)

@@ -26,7 +26,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--region", help="chr:start-end to call")
     p.add_argument("--regions-bed", type=Path, help="BED of regions to call")
     p.add_argument("--pon", type=Path, help="panel of normals VCF (bedside pon)")
-    p.add_argument("--population", type=Path, help="population VCF with INFO/AF (germline_risk)")
+    p.add_argument("--population", type=Path, help="population VCF with INFO/AF, normalised (bcftools norm -f REF), indexed; AF > --max-population-af -> germline_risk")
     p.add_argument("--tumor-only", action="store_true", help="call without a matched normal")
     p.add_argument("--patient", help="patient both samples must belong to (else inferred from SM names)")
     p.add_argument("--threads", type=int, default=1)

@@ -25,8 +25,15 @@ from pathlib import Path
 from bedside import __version__
 from bedside.commands._util import run_tool
 from bedside.demo.genes import GENES
-from bedside.demo.patients import CLINICAL, PATIENTS, PROTECTED, DemoPlan, plan_variants, population_af
-from bedside.demo.pgx_defs import DEFINITIONS, dumps, translation_json
+from bedside.demo.patients import (
+    CLINICAL,
+    PATIENTS,
+    PROTECTED,
+    DemoPlan,
+    plan_variants,
+    population_af,
+)
+from bedside.demo.pgx_defs import DEFINITIONS, PHARMCAT_VERSION, dumps, translation_json
 from bedside.demo.reference import Reference, build_reference, write_fasta, write_gff3
 from bedside.demo.simulate import clone_shares, simulate_mixture
 from bedside.demo.variants import PatientPlan, Planted
@@ -208,16 +215,17 @@ def _esc(s: str | None) -> str | None:
 
 TRUTH_INFO = [
     '##INFO=<ID=ORIGIN,Number=1,Type=String,Description="germline or somatic">',
-    '##INFO=<ID=PATIENT,Number=.,Type=String,Description="Patients carrying the variant">',
-    '##INFO=<ID=VAF,Number=.,Type=Float,Description="Expected allele fraction per patient in PATIENT order '
-    '(tumor sample; germline: 0.5 het, 1.0 hom)">',
+    '##INFO=<ID=PATIENT,Number=1,Type=String,Description="Patient carrying the variant">',
+    ('##INFO=<ID=VAF,Number=1,Type=Float,Description="Expected allele fraction in the patient '
+     '(somatic: tumor sample; germline: 0.5 het, 1.0 hom)">'),
     '##INFO=<ID=GENE,Number=1,Type=String,Description="Demo gene">',
     '##INFO=<ID=HGVSC,Number=1,Type=String,Description="HGVS c. on the demo canonical transcript">',
-    '##INFO=<ID=HGVSP,Number=1,Type=String,Description="HGVS p. (3-letter) on the demo canonical transcript">',
+    ('##INFO=<ID=HGVSP,Number=1,Type=String,Description="HGVS p. (3-letter) on the demo canonical transcript; '
+     '= is written %3D (VCF percent-encoding)">'),
     '##INFO=<ID=CATEGORY,Number=1,Type=String,Description="hotspot, pgx, pathogenic, common, rare or passenger">',
     '##INFO=<ID=CONSEQUENCE,Number=1,Type=String,Description="Expected consequence class">',
     '##INFO=<ID=RSID,Number=1,Type=String,Description="dbSNP id of the real variant this one models">',
-    '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype (tumor: 0/1 for a somatic variant)">',
+    '##FORMAT=<ID=GT,Number=1,Type=String,Description="Phased genotype: haplotype A|B; somatic variants lie on A">',
     '##FORMAT=<ID=VAF,Number=1,Type=Float,Description="Expected allele fraction in this sample">',
 ]
 
@@ -225,47 +233,47 @@ TRUTH_INFO = [
 def write_truth(ref: Reference, plan: DemoPlan, outdir: Path, seed: int) -> None:
     samples = [f"{p}-{s}" for p in PATIENTS for s in ("N", "T")]
     carriers: dict[str, list[tuple[str, str, float, Planted]]] = {}
+    phase: dict[tuple[str, str], str] = {}  # (patient, key) -> phased GT ('1|0' = haplotype A)
     for patient, pp in plan.plans.items():
         for v, hap in pp.germline:
             carriers.setdefault(v.key, []).append((patient, "germline", 1.0 if hap == "AB" else 0.5, v))
+            phase[(patient, v.key)] = {"A": "1|0", "B": "0|1", "AB": "1|1"}[hap]
         for v, vaf in pp.somatic:
             carriers.setdefault(v.key, []).append((patient, "somatic", vaf, v))
+            phase[(patient, v.key)] = "1|0"  # somatic clones descend from haplotype A
     head = [f"##source=bedside demo-data {__version__} (generator {GENERATOR_VERSION}, seed {seed})",
-            f"##reference=reference/genome.fa"] + TRUTH_INFO
+            "##reference=reference/genome.fa",
+            ("##bedside_note=One record per patient and variant: a variant several patients carry (common "
+             "germline) appears once per patient, each record with that patient's PATIENT and VAF.")] + TRUTH_INFO
     rows = []
     for key, cs in carriers.items():
-        origins = {c[1] for c in cs}
-        if len(origins) != 1:
+        if len({c[1] for c in cs}) != 1:
             raise AssertionError(f"{key} is both germline and somatic")
-        v = cs[0][3]
-        origin = cs[0][1]
-        fmt = []
-        by_patient = {c[0]: c[2] for c in cs}
-        for s in samples:
-            patient, kind = s[:-2], s[-1]
-            vaf = by_patient.get(patient)
-            if vaf is None or (origin == "somatic" and kind == "N"):
-                fmt.append("0/0:0")
-            else:
-                fmt.append(f"{'1/1' if vaf == 1.0 else '0/1'}:{vaf:g}")
-        rows.append([v.chrom, v.pos, v.rsid or ".", v.ref, v.alt, ".", "PASS", _truth_info(v, origin, cs),
-                     "GT:VAF", *fmt])
+        for c in cs:
+            patient, origin, vaf, v = c
+            fmt = []
+            for s in samples:
+                if s[:-2] != patient or (origin == "somatic" and s[-1] == "N"):
+                    fmt.append("0|0:0")
+                else:
+                    fmt.append(f"{phase[(patient, key)]}:{vaf:g}")
+            rows.append([v.chrom, v.pos, v.rsid or ".", v.ref, v.alt, ".", "PASS", _truth_info(v, origin, patient, vaf),
+                         "GT:VAF", *fmt])
     _write_vcf_gz(_vcf_header(ref.contigs, head, samples), rows, ref, outdir / "truth.vcf.gz")
     for patient, pp in plan.plans.items():
         for origin, items, sample in (("somatic", pp.somatic, f"{patient}-T"), ("germline", pp.germline, f"{patient}-N")):
             prow = []
             for v, x in items:
                 vaf = x if origin == "somatic" else (1.0 if x == "AB" else 0.5)
-                gt = "1/1" if vaf == 1.0 else "0/1"
+                gt = phase[(patient, v.key)]
                 prow.append([v.chrom, v.pos, v.rsid or ".", v.ref, v.alt, ".", "PASS",
-                             _truth_info(v, origin, [(patient, origin, vaf, v)]), "GT:VAF", f"{gt}:{vaf:g}"])
+                             _truth_info(v, origin, patient, vaf), "GT:VAF", f"{gt}:{vaf:g}"])
             _write_vcf_gz(_vcf_header(ref.contigs, head, [sample]), prow, ref,
                           outdir / f"{patient}.{origin}.vcf.gz")
 
 
-def _truth_info(v: Planted, origin: str, cs) -> str:
-    return _info({"ORIGIN": origin, "PATIENT": ",".join(c[0] for c in cs),
-                  "VAF": ",".join(f"{c[2]:g}" for c in cs), "GENE": v.gene, "HGVSC": _esc(v.hgvs_c),
+def _truth_info(v: Planted, origin: str, patient: str, vaf: float) -> str:
+    return _info({"ORIGIN": origin, "PATIENT": patient, "VAF": f"{vaf:g}", "GENE": v.gene, "HGVSC": _esc(v.hgvs_c),
                   "HGVSP": _esc(v.hgvs_p), "CATEGORY": v.category, "CONSEQUENCE": v.consequence,
                   "RSID": v.rsid})
 
@@ -289,8 +297,11 @@ def write_population(ref: Reference, plan: DemoPlan, path: Path) -> None:
     _write_vcf_gz(_vcf_header(ref.contigs, head), rows, ref, path)
 
 
-#: ClinVar classifications of the real variants the demo plants (ClinVar aggregate germline
-#: classification and review status as ClinVar's VCF spells them; checked 2026 on ClinVar's pages)
+#: ClinVar classifications of the real variants the demo plants, spelled as ClinVar's VCF does.
+#: BRCA1 c.68_69del (Pathogenic, expert panel: ENIGMA) and DPYD c.1905+1G>A (drug response, expert panel)
+#: were checked against ClinVar variant pages; for the four somatic hotspots CLNSIG Pathogenic is what
+#: ClinVar lists, but their CLNREVSTAT is the generator's assumption (not verified) - see the VCF header.
+#: EGFR c.2573T>G (L858R) is left out: its ClinVar classification could not be confirmed.
 CLINVAR_REAL = {
     "BRAF:c.1799T>A": ("Pathogenic", "criteria_provided,_multiple_submitters,_no_conflicts"),
     "KRAS:c.35G>A": ("Pathogenic", "criteria_provided,_multiple_submitters,_no_conflicts"),
@@ -303,9 +314,9 @@ CLINVAR_REAL = {
 
 def write_clinvar(ref: Reference, plan: DemoPlan, path: Path) -> None:
     head = [f"##fileDate={FILE_DATE}", "##source=ClinVar-style demo",
-            "##bedside_note=Demo coordinates. IDs (variation) and ALLELEID are demo identifiers, not ClinVar "
-            "accessions. Real variants keep ClinVar's classification; demo background variants are labelled "
-            "Benign for the demo only.",
+            ("##bedside_note=Demo coordinates. IDs (variation) and ALLELEID are demo identifiers, not ClinVar "
+             "accessions. Real variants keep ClinVar's classification (CLNREVSTAT of the somatic hotspots not "
+             "verified); demo background variants are labelled Benign for the demo only."),
             '##INFO=<ID=ALLELEID,Number=1,Type=Integer,Description="the ClinVar Allele ID (demo)">',
             '##INFO=<ID=CLNSIG,Number=.,Type=String,Description="Aggregate germline classification for this single variant">',
             '##INFO=<ID=CLNREVSTAT,Number=.,Type=String,Description="ClinVar review status for the Variation ID">',
@@ -346,21 +357,46 @@ def write_pgx(ref: Reference, outdir: Path) -> None:
 # reads
 
 
-def simulate_reads(ref: Reference, plan: DemoPlan, outdir: Path, workdir: Path, seed: int, threads: int) -> None:
+@dataclass(frozen=True)
+class ReadJob:
+    """One ART mixture simulation: a unit's two FASTQ files (paths relative to the demo folder)."""
+
+    sample: str
+    unit: str
+    mixture: tuple[tuple[Path, float], ...]
+    coverage: float
+    fq1: str
+    fq2: str
+    seed: int
+
+
+def read_jobs(ref: Reference, plan: DemoPlan, workdir: Path, seed: int,
+              patients: Iterable[str] = PATIENTS) -> list[ReadJob]:
+    """Write the haplotype FASTAs of ``patients`` to ``workdir``; return the simulations to run."""
     jobs = []
     for i, patient in enumerate(PATIENTS):
+        if patient not in patients:
+            continue
         normal, tumor = haplotype_mixtures(ref, plan.plans[patient], workdir)
         for alias, mix, cov in (("N", normal, NORMAL_COVERAGE), ("T", tumor, TUMOR_COVERAGE)):
             sample = f"{patient}-{alias}"
             lanes = [u for u in units() if u.sample == sample]
             for j, u in enumerate(lanes):
                 s = seed % 1_000_000 * 100 + i * 20 + (0 if alias == "N" else 10) + j * 5
-                jobs.append((mix, cov / len(lanes), outdir.parent / u.fq1, outdir.parent / u.fq2, s,
-                             f"{sample}.{u.unit}."))
+                jobs.append(ReadJob(sample, u.unit, tuple(mix), cov / len(lanes), u.fq1, u.fq2, s))
+    return jobs
+
+
+def run_read_job(job: ReadJob, outdir: Path) -> dict[str, int]:
+    return simulate_mixture(list(job.mixture), job.coverage, READ_LEN, INSERT, outdir / job.fq1, outdir / job.fq2,
+                            job.seed, read_prefix=f"{job.sample}.{job.unit}.")
+
+
+def simulate_reads(ref: Reference, plan: DemoPlan, outdir: Path, workdir: Path, seed: int, threads: int) -> None:
+    """Simulate every unit's reads into ``outdir`` (the demo folder), ``threads`` ART runs at a time."""
+    jobs = read_jobs(ref, plan, workdir, seed)
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        futures = [pool.submit(simulate_mixture, mix, cov, READ_LEN, INSERT, r1, r2, s, read_prefix=prefix)
-                   for mix, cov, r1, r2, s, prefix in jobs]
-        for f in futures:
+        for f in [pool.submit(run_read_job, job, outdir) for job in jobs]:
             f.result()
 
 
@@ -370,7 +406,7 @@ def simulate_reads(ref: Reference, plan: DemoPlan, outdir: Path, workdir: Path, 
 
 def _tool_version(cmd: list[str]) -> str:
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=30)
+        p = subprocess.run(cmd, capture_output=True, text=True, errors="replace", timeout=30, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return "not found"
     text = (p.stdout + p.stderr).strip().splitlines()
@@ -420,7 +456,7 @@ def generate(outdir: str | Path, seed: int = DEFAULT_SEED, *, threads: int = 2, 
         if reads:
             work = Path(tempfile.mkdtemp(prefix="haplotypes.", dir=tmp))
             try:
-                simulate_reads(ref, plan, tmp / FASTQ_PREFIX, work, seed, threads)
+                simulate_reads(ref, plan, tmp, work, seed, threads)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
         tools = {t: _tool_version(c) for t, c in {
@@ -465,6 +501,7 @@ def readme(ref: Reference, plan: DemoPlan, seed: int, tools: dict[str, str], rea
                         if v.category in ("pgx", "pathogenic"))
         pat_rows.append(f"| {r.patient_id} | {r.diagnosis} | {som} | {ger or '-'} | {', '.join(r.medications)} |")
     tool_rows = "\n".join(f"- {k}: {v}" for k, v in tools.items())
+    patient_table = "\n".join(pat_rows)
     return f"""# Bedside demo data (synthetic)
 
 Generated by `bedside demo-data` (bedside {__version__}, generator version {GENERATOR_VERSION}) with seed
@@ -487,7 +524,7 @@ one transcript per gene tagged `Ensembl_canonical,MANE_Select`) and is read by `
 ## Patients
 | patient | OncoTree | somatic driver (expected VAF) | germline of note | medications |
 |---|---|---|---|---|
-{pat_rows and chr(10).join(pat_rows)}
+{patient_table}
 
 Each patient also carries common germline background variants (population AF 5–60 %), two rare
 germline variants, and somatic passengers (synonymous, missense, intronic SNV, an intronic deletion and
@@ -506,11 +543,12 @@ changes; `bedside.demo.simulate.clone_shares`). {', '.join(TWO_LANE_SAMPLES)} is
 - `population.vcf.gz`: gnomAD-like sites with INFO/AF (synthetic frequencies; DPYD c.1905+1G>A at
   0.0051 as in gnomAD) for the planted germline variants and unrelated sites.
 - `clinvar.vcf.gz`: ClinVar-style (CLNSIG, CLNREVSTAT, GENEINFO, ALLELEID; demo ids). Real variants
-  keep ClinVar's classification (hotspots Pathogenic; BRCA1 c.68_69del Pathogenic, reviewed by expert
-  panel; DPYD c.1905+1G>A drug response, reviewed by expert panel); synonymous background variants are
-  labelled Benign for the demo only.
+  keep ClinVar's classification (hotspots Pathogenic, their review status not verified; EGFR L858R
+  left out as unconfirmed; BRCA1 c.68_69del Pathogenic, reviewed by expert panel; DPYD c.1905+1G>A
+  drug response, reviewed by expert panel); synonymous background variants are labelled Benign for
+  the demo only.
 - `pgx/<GENE>_translation.json`: a subset of PharmCAT's allele definitions (version
-  {DEFINITIONS and '2025-11-05'}; real rsids, bases and named alleles) at demo positions. Simplified:
+  {PHARMCAT_VERSION}; real rsids, bases and named alleles) at demo positions. Simplified:
   CYP2C19*2 keeps rs12769205 + rs4244285 only; CYP2C19*1 is the reference (PharmCAT uses *38, equal to
   *1 at these positions); UGT1A1*28 (TA repeat) is left out.
 

@@ -11,8 +11,15 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from bedside.demo.pgx_defs import DEFINITIONS
 from bedside.demo.reference import Reference
-from bedside.demo.variants import PatientPlan, Picker, Planted, coding_deletion, coding_snv
+from bedside.demo.variants import (
+    PatientPlan,
+    Picker,
+    Planted,
+    coding_deletion,
+    coding_snv,
+)
 
 
 @dataclass(frozen=True)
@@ -37,7 +44,7 @@ CLINICAL: tuple[ClinicalRow, ...] = (
     ClinicalRow("PT02", 64, "female", "LUAD", ("itraconazole", "metformin"),
                 ("creatinine_clearance=78 mL/min", "egfr=75 mL/min/1.73m2", "bilirubin=0.6 mg/dL", "alt=31 U/L"),
                 "current", 30, 4, 23.4, ("omnivore", "coffee")),
-    ClinicalRow("PT03", 71, "male", "COAD", ("warfarin", "amlodipine"),
+    ClinicalRow("PT03", 71, "male", "COAD", ("capecitabine", "warfarin", "amlodipine"),
                 ("creatinine_clearance=45 mL/min", "egfr=47 mL/min/1.73m2", "bilirubin=0.9 mg/dL", "alt=19 U/L"),
                 "former", 15, 10, 29.3, ("omnivore",)),
     ClinicalRow("PT04", 49, "female", "IDC", ("levothyroxine",),
@@ -98,7 +105,12 @@ class DemoPlan:
 def plan_variants(ref: Reference, seed: int) -> DemoPlan:
     rng = random.Random(f"bedside-demo-variants-{seed}")
     named = named_variants(ref)
-    picker = Picker(ref, rng, [(p.chrom, p.pos) for p in named.values()])
+    # keep random variants off the named variants and every PharmCAT-defined position
+    reserved = [(p.chrom, p.pos) for p in named.values()]
+    for gene, (defs, _alleles, _date) in DEFINITIONS.items():
+        g = ref.gene(gene)
+        reserved += [(g.contig, g.c_to_genomic(d.c, d.offset)) for d in defs]
+    picker = Picker(ref, rng, reserved)
     # common germline pool: synonymous (ClinVar Benign in the demo), intronic SNVs and deletions, intergenic
     common: list[tuple[Planted, float]] = []
     for i in range(N_COMMON):

@@ -244,8 +244,7 @@ def write_fasta(ref: Reference, path, width: int = 60) -> None:
     with open(path, "w") as fh:
         for name, seq in ref.contigs.items():
             fh.write(f">{name}\n")
-            for i in range(0, len(seq), width):
-                fh.write(seq[i:i + width] + "\n")
+            fh.writelines(seq[i:i + width] + "\n" for i in range(0, len(seq), width))
 
 
 def write_gff3(ref: Reference, path) -> None:

@@ -59,8 +59,8 @@ def simulate_mixture(
     ``art_illumina -p`` at fold coverage ``coverage * share`` (per FASTA record) with seed
     ``seed + index``; components with share 0 are skipped. Read names are made unique across
     components (``<record>-<read_prefix>h<index>_<n>``). Outputs are written atomically (a temporary
-    file beside each output, renamed when complete). Returns the number of read pairs per component
-    FASTA name.
+    file beside each output, renamed when complete). Returns the number of read pairs per component,
+    keyed ``h<index>:<fasta name>``.
     """
     _check_shares(haplotypes)
     if coverage <= 0 or read_len <= 0 or insert <= read_len // 2:
@@ -93,9 +93,9 @@ def simulate_mixture(
                             fh.seek(0)
                         shutil.copyfileobj(fh, sink, 1 << 20)
                     path.unlink()
-                counts[Path(fasta).name] = n
-        tmp_r1.replace(out_r1)
-        tmp_r2.replace(out_r2)
+                counts[f"h{index}:{Path(fasta).name}"] = n
+        shutil.move(tmp_r1, out_r1)  # a rename when both lie on one file system
+        shutil.move(tmp_r2, out_r2)
     return counts
 
 

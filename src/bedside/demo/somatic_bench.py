@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bedside.commands._util import run_tool
+from bedside.demo.simulate import simulate_mixture
 
 BASES = "ACGT"
 VAF_BANDS = (0.05, 0.10, 0.20, 0.40)
@@ -103,30 +104,14 @@ def _write_fasta(path: Path, seqs: dict[str, str]) -> None:
     with open(path, "w") as fh:
         for name, s in seqs.items():
             fh.write(f">{name}\n")
-            for i in range(0, len(s), 60):
-                fh.write(s[i:i + 60] + "\n")
-
-
-def _art(hap: Path, fold: float, prefix: Path, seed: int, read_len: int, insert: int) -> tuple[Path, Path]:
-    run_tool(["art_illumina", "-ss", "HS25", "-i", hap, "-p", "-l", read_len, "-f", f"{fold:.3f}",
-              "-m", insert, "-s", max(10, insert // 10), "-o", prefix, "-rs", seed, "-na",
-              "-d", f"{prefix.name}"])
-    return Path(f"{prefix}1.fq"), Path(f"{prefix}2.fq")
+            fh.writelines(s[i:i + 60] + "\n" for i in range(0, len(s), 60))
 
 
 def simulate_sample(haps: list[tuple[Path, float]], coverage: float, work: Path, name: str, seed: int,
                     read_len: int = 150, insert: int = 350) -> tuple[Path, Path]:
-    """ART reads from haplotype FASTAs at coverage shares; concatenated into name_R1/R2.fq."""
-    r1, r2 = work / f"{name}_R1.fq", work / f"{name}_R2.fq"
-    with open(r1, "wb") as o1, open(r2, "wb") as o2:
-        for i, (hap, share) in enumerate(haps):
-            if share <= 0:
-                continue
-            f1, f2 = _art(hap, coverage * share, work / f"{name}_{hap.stem}_", seed + i, read_len, insert)
-            for src, dst in ((f1, o1), (f2, o2)):
-                with open(src, "rb") as fh:
-                    shutil.copyfileobj(fh, dst)
-                src.unlink()
+    """ART reads from haplotype FASTAs at coverage shares (bedside.demo.simulate.simulate_mixture)."""
+    r1, r2 = work / f"{name}_R1.fq.gz", work / f"{name}_R2.fq.gz"
+    simulate_mixture(haps, coverage, read_len, insert, r1, r2, seed, read_prefix=f"{name}_", compresslevel=1)
     return r1, r2
 
 

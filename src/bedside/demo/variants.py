@@ -215,7 +215,7 @@ class Picker:
 
     def intronic_indel(self, category: str, kind: str, genes: list[str] | None = None) -> Planted:
         """A 1–6 bp deletion or a 1–4 bp insertion inside an intron, left-aligned (no gene HGVS)."""
-        g, gpos, _c, _off_ = self._intron_site(genes)
+        g, gpos = self._intron_site(genes)[:2]
         chrom = g.contig
         if kind == "deletion":
             n = self.rng.randrange(1, 7)

@@ -219,7 +219,7 @@ def is_truncating(f: Finding) -> bool:
     if _terms(f) & TRUNCATING_TERMS:
         return True
     hp = (f.consequence.hgvs_p or "") if f.consequence else ""
-    return "fs" in hp or hp.endswith("Ter") or hp.endswith("*")
+    return "fs" in hp or hp.endswith(("Ter", "*"))
 
 
 def _finding_change(f: Finding) -> ProteinChange | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 
 from bedside.knowledge.kb import KnowledgeBase, entry_matches, is_pathogenic
-from bedside.model import Evidence, Finding, Tier
+from bedside.model import Evidence, Finding, Origin, Tier
 
 COMMON_AF = 0.01  # population AF at or above which a variant without evidence is tier IV
 SYNONYMOUS_TERMS = {"synonymous_variant"}
@@ -109,17 +109,49 @@ def germline_findings(findings: list[Finding], kb: KnowledgeBase | None = None) 
     return out
 
 
-def therapies(findings: list[Finding]) -> list[str]:
-    """Therapies with sensitivity evidence for the patient's tumor type in tier I/II findings.
+def germline_evidence(findings: list[Finding], tumor_type: str, kb: KnowledgeBase) -> list[Finding]:
+    """Attach matching knowledge-base evidence to germline findings (in place) and return the list.
 
-    Only evidence that matched the patient's tumor type (itself or an OncoTree ancestor) counts; a therapy
+    Germline findings stay germline: no AMP/ASCO/CAP tier is set (that scheme is for somatic variants) and
+    ``origin`` is untouched. Evidence is matched as for somatic findings (e.g. a germline BRCA1 frameshift
+    matches the "deleterious" BRCA1 rows: PARP inhibitors in breast cancer), each with matched_tumor_type
+    set; findings that ClinVar calls benign / likely benign get no evidence.
+    """
+    code = tumor_type.strip().upper()
+    if code not in kb.oncotree:
+        from bedside.errors import KnowledgeError
+
+        raise KnowledgeError(f"unknown OncoTree code {tumor_type!r} for the patient's tumor type "
+                             f"(release {kb.oncotree.release})")
+    for f in findings:
+        if f.origin is not Origin.GERMLINE:
+            raise ValueError(f"germline_evidence() got a {f.origin.value} finding ({f.variant.key})")
+        sig = ((f.clinvar.clnsig or "") if f.clinvar else "").lower()
+        if "benign" in sig and "pathogenic" not in sig:
+            f.evidence = []
+            continue
+        f.evidence = match_evidence(f, code, kb)
+        in_type = [e for e in f.evidence if not (e.matched_tumor_type or "").startswith("other")]
+        f.notes = [n for n in f.notes if not n.startswith("germline evidence: ")]
+        if in_type:
+            f.notes.append("germline evidence: " + ", ".join(
+                f"{e.therapy} ({e.direction}, level {e.level})" for e in in_type))
+    return findings
+
+
+def therapies(findings: list[Finding]) -> list[str]:
+    """Therapies with sensitivity evidence for the patient's tumor type in tier I/II somatic findings
+    and in germline findings carrying evidence (see :func:`germline_evidence`).
+
+    Pass somatic and germline findings together (``case.somatic + case.germline``). Germline findings
+    have no tier; their attached evidence counts as it stands. Only evidence that matched the patient's tumor type (itself or an OncoTree ancestor) counts; a therapy
     that also has level A/B resistance evidence for the patient's tumor type in any tier I/II finding is
     dropped (e.g. EGFR L858R + T790M in NSCLC: osimertinib stays, erlotinib/gefitinib are excluded).
     """
     sens: list[str] = []
     resist: set[str] = set()
     for f in findings:
-        if f.tier not in (Tier.I, Tier.II):
+        if f.origin is not Origin.GERMLINE and f.tier not in (Tier.I, Tier.II):
             continue
         for e in f.evidence:
             if (e.matched_tumor_type or "").startswith("other"):

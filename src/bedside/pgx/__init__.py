@@ -13,6 +13,7 @@ Phenotype tables and CPIC recommendations default to the bundled CC0 CPIC subset
 from __future__ import annotations
 
 import csv
+from functools import lru_cache
 from pathlib import Path
 
 from bedside.errors import InputError
@@ -27,8 +28,16 @@ DATA_DIR = Path(__file__).parent / "data"
 BUNDLED_PHENOTYPES = DATA_DIR / "phenotypes"
 BUNDLED_GUIDELINES = DATA_DIR / "guidelines"
 
-__all__ = ["call_genes", "recommend", "read_outside_calls", "diplotype_from_match", "BUNDLED_PHENOTYPES",
-           "BUNDLED_GUIDELINES"]
+__all__ = [
+    "BUNDLED_GUIDELINES",
+    "BUNDLED_PHENOTYPES",
+    "call_genes",
+    "diplotype_from_match",
+    "read_json",
+    "read_outside_calls",
+    "recommend",
+    "write_positions",
+]
 
 _TABLE_CACHE: dict[str, dict[str, PhenotypeTable]] = {}
 
@@ -157,4 +166,47 @@ def recommend(diplotypes: list[Diplotype], guidelines_dir: str | Path | None = N
         k = _keys_for(d, tables.get(d.gene))
         if k:
             keys[d.gene] = k
-    return recommend_for(load_guidelines(guidelines_dir or BUNDLED_GUIDELINES), keys)
+    return recommend_for(_guidelines(str(Path(guidelines_dir or BUNDLED_GUIDELINES).resolve())), keys)
+
+
+@lru_cache(maxsize=8)
+def _guidelines(directory: str):
+    return load_guidelines(directory)
+
+
+def read_json(path: str | Path, sample: str | None = None) -> tuple[list[Diplotype], list[Recommendation]]:
+    """Diplotypes and recommendations of one sample from a ``bedside pgx --out-json`` file (the only
+    sample when ``sample`` is None)."""
+    import json
+
+    from bedside.model import from_dict
+
+    path = Path(path)
+    try:
+        samples = json.loads(path.read_text())["samples"]
+    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise InputError(f"not a `bedside pgx` JSON: {exc}", path=path) from exc
+    if sample is None:
+        if len(samples) != 1:
+            raise InputError(f"{len(samples)} samples in the file; name one ({', '.join(samples)})", path=path)
+        sample = next(iter(samples))
+    if sample not in samples:
+        raise InputError(f"sample {sample!r} not in the file (has {', '.join(samples)})", path=path)
+    s = samples[sample]
+    return ([from_dict(Diplotype, d) for d in s["diplotypes"]],
+            [from_dict(Recommendation, r) for r in s["recommendations"]])
+
+
+def write_positions(definitions_dir: str | Path, out: str | Path) -> int:
+    """Write every defining position as a sites VCF (for ``bcftools mpileup -T``/``call`` so that the
+    germline VCF carries a record, reference or not, at each position). Returns the number of sites."""
+    defs = load_definitions(definitions_dir)
+    sites = sorted({(p.chrom, p.pos, p.ref, ",".join(p.alts) or ".", p.rsid or ".", g)
+                    for g, d in defs.items() for p in d.positions})
+    contigs = sorted({s[0] for s in sites})
+    lines = ["##fileformat=VCFv4.2", *[f"##contig=<ID={c}>" for c in contigs],
+             '##INFO=<ID=PX,Number=.,Type=String,Description="Pharmacogene">',
+             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    lines += [f"{c}\t{p}\t{rs}\t{r}\t{a}\t.\tPASS\tPX={g}" for c, p, r, a, rs, g in sites]
+    Path(out).write_text("\n".join(lines) + "\n")
+    return len(sites)

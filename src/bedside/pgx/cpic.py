@@ -52,7 +52,7 @@ def load_guideline(path: str | Path) -> Guideline:
         pmids = [c["pmid"] for c in data.get("citations", []) if c.get("pmid")]
         recs = data.get("recommendations", [])
         for r in recs:
-            r["lookupKey"]  # noqa: B018 - validate
+            r["lookupKey"]
         name = g["name"].removeprefix("Annotation of ")
     except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
         raise KnowledgeError(f"not a CPIC guideline file: {exc}", path=path) from exc
@@ -98,5 +98,7 @@ def recommend_for(guidelines: list[Guideline], keys: dict[str, list[tuple[str, s
                 out.append(Recommendation(
                     drug=drug, text=text, gene=", ".join(lk), phenotype=pheno,
                     classification=(r.get("classification") or {}).get("term"),
-                    citations=g.citations()))
+                    citations=g.citations(),
+                    actionable=bool(r.get("dosingInformation") or r.get("alternateDrugAvailable")
+                                    or r.get("otherPrescribingGuidance"))))
     return out

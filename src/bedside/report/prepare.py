@@ -33,6 +33,19 @@ def cite(c: Citation) -> dict[str, Any]:
     }
 
 
+def match_label(matched: str | None) -> str:
+    """How evidence matched the patient's tumor type (OncoTree), in words."""
+    if not matched:
+        return ""
+    if matched == "self":
+        return "patient's tumor type"
+    if matched.startswith("ancestor:"):
+        return f"via parent type {matched.split(':', 1)[1]}"
+    if matched.startswith("other"):
+        return "other tumor type"
+    return matched
+
+
 def _fmt_af(x: float | None) -> str:
     if x is None:
         return "—"
@@ -60,6 +73,11 @@ def finding_row(f: Finding) -> dict[str, Any]:
         "filters": ", ".join(f.filters) if f.filters else "PASS",
         "tumor_only": f.tumor_only,
         "notes": f.notes,
+        # knowledge-base evidence for the patient's tumor type (itself or an OncoTree ancestor)
+        "evidence": [{"therapy": e.therapy, "direction": e.direction, "level": e.level,
+                      "tumor_type": e.tumor_type, "matched": match_label(e.matched_tumor_type),
+                      "citations": [cite(c) for c in e.citations]}
+                     for e in f.evidence if not (e.matched_tumor_type or "").startswith("other")],
     }
 
 
@@ -85,7 +103,7 @@ def prepare(case: Case, institution: str = "") -> dict[str, Any]:
                               for r in rules_by_drug.get(drug, [])]
             rows.append({
                 "therapy": e.therapy, "direction": e.direction, "level": e.level,
-                "tumor_type": e.tumor_type, "matched": e.matched_tumor_type or e.tumor_type,
+                "tumor_type": e.tumor_type, "matched": match_label(e.matched_tumor_type),
                 "citations": [cite(c) for c in e.citations], "modifiers": modifiers,
             })
         options.append({"finding": finding_row(f), "evidence": rows})

@@ -66,8 +66,10 @@ def cohort_rows(cases: list[Case]) -> list[dict[str, Any]]:
         t1 = [f for f in c.somatic if f.tier == Tier.I]
         t2 = [f for f in c.somatic if f.tier == Tier.II]
         label = lambda f: f"{f.consequence.gene} {f.consequence.hgvs_p or f.consequence.hgvs_c}" if f.consequence else f.variant.key  # noqa: E731
-        therapies = sorted({e.therapy for f in t1 + t2 for e in f.evidence
-                            if e.direction == "sensitivity"})
+        # therapies with sensitivity evidence in this patient's tumor type (tier I findings)
+        therapies = sorted({e.therapy for f in t1 for e in f.evidence
+                            if e.direction == "sensitivity" and e.level in ("A", "B")
+                            and not (e.matched_tumor_type or "other").startswith("other")})
         rows.append({
             "patient_id": c.patient_id,
             "diagnosis": c.context.diagnosis or "",

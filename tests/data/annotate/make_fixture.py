@@ -9,6 +9,7 @@ chr1 (20 kb) carries two coding genes, written as Ensembl-style GFF3 (gene/mRNA/
 Introns start GT and end AG.
 """
 
+import itertools
 import random
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def build(exons_tx_order, strand, utr5, cds, utr3):
         put(s, piece if strand == "+" else rc(piece))
     assert off == len(tx), (off, len(tx))
     # splice sites: GT...AG in transcript orientation
-    for (s1, e1), (s2, e2) in zip(exons_tx_order, exons_tx_order[1:]):
+    for (s1, e1), (s2, e2) in itertools.pairwise(exons_tx_order):
         if strand == "+":
             put(e1 + 1, "GT")
             put(s2 - 2, "AG")
@@ -74,8 +75,7 @@ build([(17001, 17300), (16001, 16300), (15001, 15400)], "-", "".join(rng.choice(
 seq = "".join(genome)
 with open(OUT / "ref.fa", "w") as fh:
     fh.write(">chr1\n")
-    for i in range(0, L, 60):
-        fh.write(seq[i:i + 60] + "\n")
+    fh.writelines(seq[i:i + 60] + "\n" for i in range(0, L, 60))
 
 gff = ["##gff-version 3", "##sequence-region chr1 1 20000"]
 

@@ -1,0 +1,164 @@
+"""Annotation speed: a generated 1-million-record VCF annotated end to end vs `bcftools query` on the same file.
+
+    .venv/bin/python benchmarks/annotate_speed.py [--records 1000000] [--workdir DIR] [--no-resources]
+
+Generates (seeded) a 10 Mb reference over 5 contigs, an Ensembl-style GFF3 with 250 two-strand coding genes
+(~45% of the genome inside a gene span incl. 5 kb up/downstream), a sorted VCF with one sample (GT:AD:DP;
+90% SNVs, 10% indels), a population VCF (every 10th site) and a ClinVar-style VCF (every 100th site). Then it
+times `bedside annotate` (norm + population + ClinVar + consequence + bgzip + tabix) and, in the same run,
+`bcftools query -f '%CHROM\t%POS\t%REF\t%ALT\t%INFO\t[%GT:%AD]\n'` over the same bgzipped input, and prints
+both and the ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from bedside.annotate import annotate_vcf
+
+STOPS = {"TAA", "TAG", "TGA"}
+
+
+def make_inputs(work: Path, n_records: int, seed: int = 1) -> dict[str, Path]:
+    rng = random.Random(seed)
+    contigs = {f"chr{i}": 2_000_000 for i in range(1, 6)}
+    seqs = {c: bytearray(rng.choices(b"ACGT", k=n)) for c, n in contigs.items()}
+    gff = ["##gff-version 3"]
+    gid = 0
+    for c, n in contigs.items():
+        pos = 10_000
+        while pos < n - 60_000 and gid < 250:
+            gid += 1
+            strand = "+" if gid % 2 else "-"
+            nex = rng.randint(3, 12)
+            exons, p = [], pos
+            for _ in range(nex):
+                L = rng.randint(90, 300)
+                exons.append((p, p + L - 1))
+                p += L + rng.randint(300, 3000)
+            start, end = exons[0][0], exons[-1][1]
+            # write a clean ORF over the exons (no premature stop), UTR of 30 bp at both ends
+            tx_len = sum(e - s + 1 for s, e in exons)
+            cds_len = (tx_len - 60) // 3 * 3
+            codons = ["ATG"] + ["".join(rng.choices("ACGT", k=3)) for _ in range(cds_len // 3 - 2)] + ["TGA"]
+            codons = [("GCT" if (x in STOPS and i not in (0, len(codons) - 1)) else x) for i, x in enumerate(codons)]
+            tx = "".join(rng.choices("ACGT", k=30)) + "".join(codons)
+            tx += "".join(rng.choices("ACGT", k=tx_len - len(tx)))
+            if strand == "-":
+                tx = tx.translate(str.maketrans("ACGT", "TGCA"))[::-1]
+            off = 0
+            for s, e in exons:
+                seqs[c][s - 1:e] = tx[off:off + e - s + 1].encode()
+                off += e - s + 1
+            name = f"GENE{gid}"
+            gff.append(f"{c}\tbench\tgene\t{start}\t{end}\t.\t{strand}\t.\tID=gene:G{gid};Name={name};biotype=protein_coding")
+            gff.append(f"{c}\tbench\tmRNA\t{start}\t{end}\t.\t{strand}\t.\tID=transcript:T{gid};Parent=gene:G{gid};biotype=protein_coding;tag=MANE_Select")
+            # CDS genomic extent: transcript coords 31..30+cds_len
+            order = exons if strand == "+" else exons[::-1]
+            tpos = 0
+            for s, e in order:
+                L = e - s + 1
+                gff.append(f"{c}\tbench\texon\t{s}\t{e}\t.\t{strand}\t.\tParent=transcript:T{gid}")
+                a, b = max(tpos + 1, 31), min(tpos + L, 30 + cds_len)
+                if a <= b:
+                    gs, ge = (s + a - tpos - 1, s + b - tpos - 1) if strand == "+" else (e - (b - tpos) + 1, e - (a - tpos) + 1)
+                    gff.append(f"{c}\tbench\tCDS\t{gs}\t{ge}\t.\t{strand}\t0\tParent=transcript:T{gid}")
+                tpos += L
+            pos = end + rng.randint(5_000, 20_000)
+    fa = work / "ref.fa"
+    with open(fa, "w") as fh:
+        for c, s in seqs.items():
+            fh.write(f">{c}\n")
+            fh.writelines(s[i:i + 60].decode() + "\n" for i in range(0, len(s), 60))
+    subprocess.run(["samtools", "faidx", str(fa)], check=True)
+    (work / "genes.gff3").write_text("\n".join(gff) + "\n")
+    # variants: evenly spread, sorted
+    per = n_records // len(contigs)
+    hdr = "##fileformat=VCFv4.2\n" + "".join(f"##contig=<ID={c},length={n}>\n" for c, n in contigs.items())
+    vcf = work / "input.vcf"
+    pop = work / "pop.vcf"
+    clin = work / "clinvar.vcf"
+    with open(vcf, "w") as v, open(pop, "w") as p, open(clin, "w") as cl:
+        v.write(hdr + '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">\n'
+                '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Allelic depths">\n'
+                '##FORMAT=<ID=DP,Number=1,Type=Integer,Description="Depth">\n'
+                "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tTUMOR\n")
+        p.write(hdr + '##INFO=<ID=AF,Number=A,Type=Float,Description="AF">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n')
+        cl.write(hdr + '##INFO=<ID=CLNSIG,Number=.,Type=String,Description="sig">\n'
+                 '##INFO=<ID=CLNREVSTAT,Number=.,Type=String,Description="rev">\n'
+                 '##INFO=<ID=GENEINFO,Number=1,Type=String,Description="gene">\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n')
+        k = 0
+        for c, n in contigs.items():
+            s = seqs[c]
+            step = (n - 200) // per
+            for i in range(per):
+                pos1 = 100 + i * step + rng.randrange(step // 2)
+                r = chr(s[pos1 - 1])
+                x = rng.random()
+                if x < 0.9:
+                    ref, alt = r, rng.choice([b for b in "ACGT" if b != r])
+                elif x < 0.95:
+                    ref, alt = s[pos1 - 1:pos1 + 2].decode(), r
+                else:
+                    ref, alt = r, r + rng.choice("ACGT")
+                d = rng.randint(20, 200)
+                a = rng.randint(1, d)
+                v.write(f"{c}\t{pos1}\t.\t{ref}\t{alt}\t50\tPASS\t.\tGT:AD:DP\t0/1:{d - a},{a}:{d}\n")
+                k += 1
+                if k % 10 == 0:
+                    p.write(f"{c}\t{pos1}\t.\t{ref}\t{alt}\t.\t.\tAF={rng.random():.4f}\n")
+                if k % 100 == 0:
+                    cl.write(f"{c}\t{pos1}\t{k}\t{ref}\t{alt}\t.\t.\tCLNSIG=Uncertain_significance;"
+                             "CLNREVSTAT=criteria_provided,_single_submitter;GENEINFO=X:1\n")
+    for f in (vcf, pop, clin):
+        subprocess.run(["bgzip", "-f", str(f)], check=True)
+        subprocess.run(["tabix", "-f", "-p", "vcf", f"{f}.gz"], check=True)
+    return {"fasta": fa, "gff3": work / "genes.gff3", "vcf": Path(f"{vcf}.gz"), "pop": Path(f"{pop}.gz"),
+            "clinvar": Path(f"{clin}.gz")}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--workdir")
+    ap.add_argument("--no-resources", action="store_true", help="skip population/ClinVar matching")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bedside-bench-", dir=args.workdir) as tmp:
+        work = Path(tmp)
+        t0 = time.perf_counter()
+        inp = make_inputs(work, args.records)
+        print(f"generated {args.records} records in {time.perf_counter() - t0:.1f} s")
+        c0 = os.times()
+        t0 = time.perf_counter()
+        q = subprocess.run(["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\t%INFO\t[%GT:%AD]\n",
+                            str(inp["vcf"])], check=True, stdout=subprocess.PIPE)
+        t_query = time.perf_counter() - t0
+        c1 = os.times()
+        cpu_query = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
+        nq = q.stdout.count(b"\n")
+        del q
+        out = work / "annotated.vcf.gz"
+        t0 = time.perf_counter()
+        stats = annotate_vcf(inp["vcf"], inp["fasta"], inp["gff3"], out,
+                             population=None if args.no_resources else inp["pop"],
+                             clinvar=None if args.no_resources else inp["clinvar"])
+        t_ann = time.perf_counter() - t0
+        c2 = os.times()
+        cpu_ann = (c2.children_user - c1.children_user) + (c2.children_system - c1.children_system) + \
+            (c2.user - c1.user) + (c2.system - c1.system)
+        print(f"bcftools query : {t_query:7.2f} s ({nq} lines)")
+        print(f"bedside annotate: {t_ann:7.2f} s ({stats['records']} records, {stats['annotated']} with a "
+              f"consequence; resources={'no' if args.no_resources else 'population+ClinVar'})")
+        print(f"ratio annotate / query: {t_ann / t_query:.2f}x wall (target <= 3x); CPU seconds "
+              f"{cpu_ann:.2f} vs {cpu_query:.2f} = {cpu_ann / max(cpu_query, 1e-9):.2f}x")
+        print(f"load average during run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+
+
+if __name__ == "__main__":
+    main()

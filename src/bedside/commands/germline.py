@@ -1,0 +1,141 @@
+"""`bedside germline ...`: germline calling (single sample or joint), gVCF, joint genotyping of gVCFs,
+gathering chunks, and genotyping at pharmacogene positions."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from bedside.calling import germline as g
+from bedside.commands._util import atomic_path
+
+log = logging.getLogger(__name__)
+
+
+def _suffix(path: str) -> str:
+    return ".vcf.gz" if path.endswith(".vcf.gz") else ".bcf"
+
+
+def _atomic_with_index(out: str, fn) -> None:
+    """Write ``out`` and its index atomically: both appear only if ``fn(tmp)`` succeeds."""
+    import os
+    from pathlib import Path
+
+    idx_ext = ".tbi" if out.endswith(".vcf.gz") else ".csi"
+    with atomic_path(out) as tmp:
+        tmp_out = Path(str(tmp) + _suffix(out))
+        try:
+            fn(str(tmp_out))
+            os.replace(tmp_out, tmp)
+            os.replace(str(tmp_out) + idx_ext, out + idx_ext)
+        finally:
+            for p in (tmp_out, Path(str(tmp_out) + idx_ext)):
+                if p.exists():
+                    p.unlink()
+
+
+def _params(args) -> g.GermlineParams:
+    return g.GermlineParams(min_qual=args.min_qual, min_depth=args.min_depth,
+                            caller=getattr(args, "caller", "bcftools"),
+                            keep_filtered=getattr(args, "keep_filtered", False))
+
+
+def run_call(args) -> int:
+    params = _params(args)
+    result = {}
+
+    def work(tmp):
+        result.update(g.call_germline(args.bam, args.ref, tmp, params, region=args.region,
+                                      targets=args.targets_file))
+
+    _atomic_with_index(args.out, work)
+    log.info("germline call %s: %s", args.out, result)
+    return 0
+
+
+def run_gvcf(args) -> int:
+    params = g.GermlineParams(min_depth=args.min_depth, caller="bcftools")
+    _atomic_with_index(args.out, lambda tmp: g.call_gvcf(args.bam, args.ref, tmp, params,
+                                                         region=args.region,
+                                                         targets=args.targets_file))
+    return 0
+
+
+def run_joint(args) -> int:
+    params = g.GermlineParams(min_qual=args.min_qual, min_depth=args.min_depth, caller="bcftools")
+    _atomic_with_index(args.out, lambda tmp: g.joint_genotype(args.gvcf, args.ref, tmp, params,
+                                                              region=args.region))
+    return 0
+
+
+def run_gather(args) -> int:
+    _atomic_with_index(args.out, lambda tmp: g.gather(args.chunks, tmp))
+    return 0
+
+
+def run_positions(args) -> int:
+    positions = g.definition_positions(args.definitions)
+    result = {}
+
+    def work(tmp):
+        result.update(g.genotype_positions(args.bam, args.ref, positions, tmp,
+                                           min_depth=args.min_depth))
+
+    _atomic_with_index(args.out, work)
+    log.info("genotype-positions %s: %s", args.out, result)
+    return 0
+
+
+def _common(p: argparse.ArgumentParser, qual: bool = True) -> None:
+    p.add_argument("--ref", required=True, help="reference FASTA (faidx-indexed)")
+    p.add_argument("--region", help="restrict to chr:start-end (1-based inclusive)")
+    p.add_argument("--targets-file", help="BED restricting calling (panels, exomes)")
+    if qual:
+        p.add_argument("--min-qual", type=float, default=20.0, help="minimum QUAL [20]")
+    p.add_argument("--min-depth", type=int, default=5,
+                   help="minimum depth (FORMAT/DP) of a carrier [5]")
+    p.add_argument("--out", required=True, help="output .bcf or .vcf.gz (indexed)")
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("germline", help="germline variant calling")
+    sub = p.add_subparsers(dest="germline_command", metavar="SUBCOMMAND", required=True)
+
+    c = sub.add_parser("call", help="call germline variants of one or more samples (jointly)")
+    c.add_argument("--bam", nargs="+", required=True, help="indexed BAM/CRAM(s); sample = read-group SM")
+    _common(c)
+    c.add_argument("--caller", choices=g.CALLERS, default="both",
+                   help="bcftools, freebayes, or both (bcftools calls confirmed by freebayes) [both]")
+    c.add_argument("--keep-filtered", action="store_true",
+                   help="keep failing records with FILTER set instead of dropping them")
+    c.set_defaults(func=run_call)
+
+    v = sub.add_parser("gvcf", help="per-sample genotype-likelihood gVCF (bcftools mpileup -g)")
+    v.add_argument("--bam", required=True)
+    _common(v, qual=False)
+    v.set_defaults(func=run_gvcf)
+
+    j = sub.add_parser("joint", help="joint genotyping of per-sample gVCFs into one multi-sample VCF")
+    j.add_argument("--gvcf", nargs="+", required=True)
+    j.add_argument("--ref", required=True)
+    j.add_argument("--region")
+    j.add_argument("--min-qual", type=float, default=20.0)
+    j.add_argument("--min-depth", type=int, default=5)
+    j.add_argument("--out", required=True)
+    j.set_defaults(func=run_joint)
+
+    ga = sub.add_parser("gather", help="concatenate per-chunk calls into one sorted indexed file")
+    ga.add_argument("chunks", nargs="+")
+    ga.add_argument("--out", required=True)
+    ga.set_defaults(func=run_gather)
+
+    gp = sub.add_parser("genotype-positions",
+                        help="genotype every position of PharmCAT allele definitions (reference calls too)")
+    gp.add_argument("--bam", required=True)
+    gp.add_argument("--ref", required=True)
+    gp.add_argument("--definitions", required=True, help="directory of <GENE>_translation.json")
+    gp.add_argument("--min-depth", type=int, default=5)
+    gp.add_argument("--out", required=True)
+    gp.set_defaults(func=run_positions)
+
+    p.set_defaults(func=lambda args: p.print_help() or 1)
