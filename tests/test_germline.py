@@ -231,3 +231,24 @@ def test_filters_unit():
     calls = {("c", 1, "A", "G"), ("c", 9, "C", "T")}
     sc = g.score(truth, calls, bed=[("c", 0, 4)])
     assert (sc["SNV"].tp, sc["SNV"].fp, sc["indel"].fn) == (1, 0, 0)
+
+
+def test_bench_germline_scores_against_truth(cohort, tmp_path, capsys):
+    truth = tmp_path / "truth.vcf"
+    truth_keys(cohort, "S1", tmp_path)  # writes truth.S1.vcf
+    calls = tmp_path / "calls.vcf"
+    lines = (tmp_path / "truth.S1.vcf").read_text().splitlines()
+    body = [ln for ln in lines if not ln.startswith("#")]
+    snv = next(ln for ln in body if len(ln.split("\t")[3]) == len(ln.split("\t")[4]) == 1)
+    calls.write_text("\n".join(ln for ln in lines if ln != snv) + "\n")
+    truth.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "m.json"
+    assert main(["bench", "germline", "--calls", str(calls), "--truth", str(truth), "--ref",
+                 str(cohort.ref), "--out", str(out)]) == 0
+    m = json.loads(out.read_text())
+    n_snv = sum(1 for ln in body if len(ln.split("\t")[3]) == len(ln.split("\t")[4]) == 1)
+    assert m["all"]["SNV"]["FN"] == 1 and m["all"]["SNV"]["FP"] == 0
+    assert m["all"]["SNV"]["TP"] == n_snv - 1
+    assert "all  SNV" in capsys.readouterr().out
+    assert main(["bench", "germline", "--calls", str(tmp_path / "absent.vcf"), "--truth",
+                 str(truth), "--ref", str(cohort.ref)]) == 2

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bedside.cli import main
+
 from .conftest import require_tools
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,3 +42,14 @@ def test_giab_na12878_targets(tmp_path):
     # the all-N part of chr20 was not scattered: only chunks holding sequence were called
     chunk_logs = list((tmp_path / "logs/GIAB/germline_chunk").iterdir())
     assert 1 <= len(chunk_logs) <= 3, chunk_logs
+    # `bedside bench germline` scores the kept normalised calls the same way
+    out = tmp_path / "bench.json"
+    assert main(["bench", "germline", "--calls", str(tmp_path / "giab_calls.norm.vcf.gz"),
+                 "--truth", str(DATA / "test_nist.b37_chr20_100kbp_at_10mb.vcf.gz"),
+                 "--ref", str(tmp_path / "resources/reference/genome.fa"),
+                 "--bed", str(DATA / "test_nist.b37_chr20_100kbp_at_10mb.bed"),
+                 "--region", "chr20:10000000-10100000", "--out", str(out)]) == 0
+    bench = json.loads(out.read_text())
+    for kind in ("SNV", "indel"):
+        assert bench["all"][kind] == {k: window[kind][k] for k in bench["all"][kind]}
+        assert bench["bed"][kind] == {k: bed[kind][k] for k in bench["bed"][kind]}

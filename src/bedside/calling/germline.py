@@ -10,10 +10,19 @@ Calling model (``caller="both"``, the default; each step measured on GIAB NA1287
    SNV false positives next to indels; requiring 20 % of reads to be gapped before an indel
    candidate is considered (``-F 0.2``, default 0.05) removes most homopolymer/STR indel noise.
 2. calls are split into biallelic records and left-aligned (``bcftools norm -m -both -f REF``).
-3. a record passes if QUAL >= ``min_qual``, the sample depth (FORMAT/DP, max over carriers) >=
-   ``min_depth``, and, with ``caller="both"``, freebayes (atomised, split and left-aligned the same
-   way) has a call at the same locus (within ``consensus_window`` bp of its reference span); calls
-   that only one caller makes are mostly repeat artefacts.
+3. a record passes if
+   - QUAL >= ``min_qual``;
+   - depth >= ``min_depth`` (INFO/DP for one sample; FORMAT/DP of the best carrier for several);
+   - with ``caller="both"``: freebayes (atomised, split and left-aligned the same way) has a call
+     overlapping the record's reference span (an insertion spans POS..POS+1), widened by
+     ``consensus_window`` bp; calls only one caller makes are mostly repeat artefacts;
+   - it is not one of >= 3 SNVs within 10 bp (SnpCluster, as GATK's VariantFiltration);
+   - >= ``min_alt_reads`` reads support the ALT allele (FORMAT/AD) in some carrier;
+   - a heterozygous indel has an ALT read fraction >= ``min_indel_af`` in some carrier.
+   Failing records are dropped (or kept with their FILTER names, ``keep_filtered``).
+
+The thresholds were calibrated on the GIAB window itself (no held-out truth); see the caveats in
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations

@@ -119,6 +119,7 @@ def prepare(case: Case, institution: str = "") -> dict[str, Any]:
     recs = [{
         "drug": r.drug, "gene": r.gene or "", "phenotype": r.phenotype or "", "text": r.text,
         "classification": r.classification or "", "citations": [cite(c) for c in r.citations],
+        "actionable": getattr(r, "actionable", None) is not False,
     } for r in sorted(case.recommendations, key=lambda r: (r.drug, r.gene or ""))]
     rules = {status: [{
         "rule_id": r.rule_id, "category": r.category, "drug": r.drug, "reason": r.reason,
