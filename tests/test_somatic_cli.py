@@ -242,3 +242,23 @@ def test_missing_pon_and_bad_bed(bench, tmp_path, capsys):
     err = _err(capsys, ["somatic", "--tumor", str(bench.tumor_bam), "--normal", str(bench.normal_bam), "--ref",
                         str(bench.ref), "--out", str(out), "--regions-bed", str(bed)])
     assert "bad.bed, line 2" in err and "chrZ" in err and not out.exists()
+
+
+def test_sample_sheet_decides_the_pairing(bench, tmp_path, capsys):
+    """With --samples, the sheet (not the names) says who belongs to whom: arbitrary SM names pass
+    when the sheet pairs them, and a pairing across two patients of the sheet is refused."""
+    tumor = _rename_sample(bench.tumor_bam, "TUMOR1", tmp_path / "t.bam")
+    normal = _rename_sample(bench.normal_bam, "GERMLINE7", tmp_path / "n.bam")
+    sheet = tmp_path / "samples.tsv"
+    sheet.write_text("sample_name\tpatient\talias\nTUMOR1\tP1\ttumor\nGERMLINE7\tP1\tnormal\n")
+    out = tmp_path / "x.vcf.gz"
+    assert main(["somatic", "--tumor", str(tumor), "--normal", str(normal), "--ref", str(bench.ref),
+                 "--out", str(out), "--samples", str(sheet), "--region", "chr1:1-2000"]) == 0
+    sheet.write_text("sample_name\tpatient\talias\nTUMOR1\tP1\ttumor\nGERMLINE7\tP2\tnormal\n")
+    out.unlink()
+    err = _err(capsys, ["somatic", "--tumor", str(tumor), "--normal", str(normal), "--ref",
+                        str(bench.ref), "--out", str(out), "--samples", str(sheet)])
+    assert "belong to different patients (P1, P2) per the sample sheet" in err and not out.exists()
+    err = _err(capsys, ["somatic", "--tumor", str(bench.tumor_bam), "--normal", str(normal), "--ref",
+                        str(bench.ref), "--out", str(out), "--samples", str(sheet)])
+    assert "'BENCH-T' is not in the sample sheet" in err

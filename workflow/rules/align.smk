@@ -41,9 +41,16 @@ rule bam_input:
     resources:
         mem_mb=4000,
         runtime=120,
+    params:
+        # one read group named after the sample sheet, whatever the input BAM called it
+        rg=lambda wc: (
+            f"-r ID:{wc.sample}.{wc.unit} -r SM:{wc.sample} -r LB:{wc.sample} "
+            f"-r PL:{SHEET.samples[wc.sample].platform} -r PU:{wc.unit}"
+        ),
     shell:
         "(samtools collate -u -O --reference {input.ref} {input.bam} "
         "| samtools fixmate -m -u - - "
+        "| samtools addreplacerg -u -m overwrite_all {params.rg} -o - - "
         "| samtools sort -@ {threads} -m 500M -T {output}.tmp -o {output} -) 2> {log}"
 
 

@@ -43,8 +43,10 @@ rule somatic_chunk:
         region=chunk_region,
         args=somatic_args,
         min_vaf=cfg("calling", "somatic", "min_vaf", default=0.03),
+        samples=config["samples"],
     shell:
         "bedside somatic --tumor {input.tumor} {params.args} --ref {input.ref} "
+        "--samples {params.samples} --patient {wildcards.patient} "
         "--region {params.region} --min-vaf {params.min_vaf} --out {output.vcf} 2> {log}"
 
 

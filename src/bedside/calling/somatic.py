@@ -89,7 +89,8 @@ def patient_of(sample: str) -> str:
 
 
 def check_pair(tumor: Path, normal: Path | None, ref: Path, patient: str | None = None,
-               tumor_only: bool = False) -> tuple[str, str | None]:
+               tumor_only: bool = False, sample_patients: dict[str, str] | None = None,
+               sheet: str | None = None) -> tuple[str, str | None]:
     """Validate inputs before calling; returns (tumor SM, normal SM or None).
 
     Errors: missing normal in tumor/normal mode; BAMs whose @SQ (names, lengths) differ from each other
@@ -113,7 +114,19 @@ def check_pair(tumor: Path, normal: Path | None, ref: Path, patient: str | None 
                              f"{_sq_diff(n_sq, t_sq)} (tumor {tumor})", path=normal)
         if t_sm == n_sm:
             raise InputError(f"tumor and normal have the same sample name {t_sm!r}", path=normal)
-    if patient is not None:
+    if sample_patients is not None:
+        # the sample sheet is the authority on which sample belongs to which patient
+        for bam, sm in ((tumor, t_sm), (normal, n_sm)):
+            if sm is not None and sm not in sample_patients:
+                raise InputError(f"read-group sample {sm!r} is not in the sample sheet {sheet}",
+                                 path=bam)
+        pats = {sample_patients[sm] for sm in (t_sm, n_sm) if sm is not None}
+        if patient is not None:
+            pats.add(patient)
+        if len(pats) > 1:
+            raise InputError(f"tumor {t_sm!r} and normal {n_sm!r} belong to different patients "
+                             f"({', '.join(sorted(pats))}) per the sample sheet {sheet}", path=normal)
+    elif patient is not None:
         for bam, sm in ((tumor, t_sm), (normal, n_sm)):
             if sm is not None and patient_of(sm) != patient and not sm.startswith(patient):
                 raise InputError(f"sample {sm!r} does not belong to patient {patient!r}", path=bam)
@@ -427,10 +440,11 @@ def call_somatic(tumor: Path, normal: Path | None, ref: Path, out: Path, *, regi
                  regions_bed: Path | None = None, pon: Path | None = None, population: Path | None = None,
                  tumor_only: bool = False, threads: int = 1, patient: str | None = None,
                  params: Params | None = None, min_alt: int = 2, emit_lod: float = 3.0,
-                 min_bq: int = 13, min_mq: int = 20) -> CallResult:
+                 min_bq: int = 13, min_mq: int = 20, sample_patients: dict[str, str] | None = None,
+                 sheet: str | None = None) -> CallResult:
     """Call somatic SNVs/indels and write a bgzipped, tabix-indexed VCF to ``out`` (atomically)."""
     params = params or Params()
-    t_sm, n_sm = check_pair(tumor, normal, ref, patient, tumor_only)
+    t_sm, n_sm = check_pair(tumor, normal, ref, patient, tumor_only, sample_patients, sheet)
     contigs = fasta_contigs(ref)
     if region:
         name = region.split(":")[0]

@@ -29,6 +29,8 @@ def add_parser(subparsers) -> None:
     p.add_argument("--population", type=Path, help="population VCF with INFO/AF, normalised (bcftools norm -f REF), indexed; AF > --max-population-af -> germline_risk")
     p.add_argument("--tumor-only", action="store_true", help="call without a matched normal")
     p.add_argument("--patient", help="patient both samples must belong to (else inferred from SM names)")
+    p.add_argument("--samples", type=Path,
+                   help="sample sheet (samples.tsv): tumor and normal SM must be listed under one patient")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--min-vaf", type=float, default=_D.min_vaf, help=f"low_vaf below this [{_D.min_vaf}]")
     p.add_argument("--tlod", type=float, default=_D.tlod_min, help=f"TLOD threshold [{_D.tlod_min}]")
@@ -48,11 +50,17 @@ def run(args: argparse.Namespace) -> int:
     params = Params(tlod_min=args.tlod, nlod_min=args.nlod, min_vaf=args.min_vaf,
                     min_tumor_depth=args.min_depth, min_normal_depth=args.min_normal_depth,
                     max_population_af=args.max_population_af)
+    sample_patients = None
+    if args.samples:
+        from bedside.io.sheets import load_samples
+
+        sample_patients = {name: s.patient for name, s in load_samples(args.samples).items()}
     t0 = time.perf_counter()
     res = call_somatic(args.tumor, args.normal, args.ref, args.out, region=args.region,
                        regions_bed=args.regions_bed, pon=args.pon, population=args.population,
                        tumor_only=args.tumor_only, threads=args.threads, patient=args.patient, params=params,
-                       min_alt=args.min_alt, emit_lod=args.emit_lod, min_bq=args.min_bq, min_mq=args.min_mq)
+                       min_alt=args.min_alt, emit_lod=args.emit_lod, min_bq=args.min_bq, min_mq=args.min_mq,
+                       sample_patients=sample_patients, sheet=str(args.samples) if args.samples else None)
     log.info("somatic %s vs %s: %d candidates, %d records, %d PASS -> %s (%.1f s)", res.tumor_sample,
              res.normal_sample or "(tumor-only)", res.n_candidates, res.n_records, res.n_pass, args.out,
              time.perf_counter() - t0)
