@@ -87,7 +87,7 @@ def test_demo_details(cases):
     assert "itraconazole" in pt02["DDI-ERLOTINIB-STRONG-CYP3A-INHIBITOR"]["reason"]
     egfr = next(f for f in cases["PT02"]["somatic"] if f["consequence"]["gene"] == "EGFR")
     assert egfr["tier"] == "I"
-    assert {"osimertinib", "erlotinib", "gefitinib", "afatinib"} <= {e["therapy"] for e in egfr["evidence"]}
+    assert {"osimertinib", "erlotinib", "gefitinib"} <= {e["therapy"] for e in egfr["evidence"]}
     # PT03: DPYD *2A heterozygote -> CPIC intermediate metaboliser, capecitabine dose reduced
     pt03 = {r["rule_id"]: r for r in cases["PT03"]["rules"]}
     assert "Intermediate Metabolizer" in pt03["GENE-DRUG-CPIC-CAPECITABINE"]["reason"]
@@ -126,7 +126,7 @@ def test_every_knowledge_base_drug_is_in_the_vocabulary():
 
 def test_egfr_sensitising_rows_cite_trials():
     kb = knowledge.load_knowledge()
-    want = {("erlotinib", "22285168"), ("gefitinib", "19692680"), ("afatinib", "23816960")}
+    want = {("erlotinib", "22285168"), ("gefitinib", "19692680")}
     for alteration in ("p.Leu858Arg", "729-761"):
         got = {(e.evidence.therapy, c.pmid) for e in kb.by_gene("EGFR") if e.evidence.alteration == alteration
                and e.evidence.direction == "sensitivity" for c in e.evidence.citations}
@@ -186,7 +186,7 @@ def test_therapies_combines_somatic_and_germline():
     t790m = knowledge.tier_findings([_somatic("EGFR", "p.Thr790Met")], "LUAD", kb)[0]
     brca = knowledge.germline_evidence([_germ("BRCA1", "p.Glu23ValfsTer17", "frameshift_variant", "Pathogenic")],
                                        "LUAD", kb)[0]
-    assert set(knowledge.therapies([egfr, brca])) == {"osimertinib", "erlotinib", "gefitinib", "afatinib"}
+    assert set(knowledge.therapies([egfr, brca])) == {"osimertinib", "erlotinib", "gefitinib"}
     # T790M resistance (level B) removes the first-generation TKIs, osimertinib stays
     both = knowledge.therapies([egfr, t790m, brca])
     assert "osimertinib" in both and not {"erlotinib", "gefitinib"} & set(both)

@@ -117,8 +117,7 @@ def test_therapies_drop_resisted_drugs(kb):
     fs = [finding("EGFR", "p.Leu858Arg"), finding("EGFR", "p.Thr790Met")]
     tier_findings(fs, "LUAD", kb)
     got = therapies(fs)
-    # T790M (level B resistance) removes erlotinib/gefitinib; osimertinib stays (afatinib too: no cited
-    # afatinib-T790M resistance row in the knowledge base yet)
+    # T790M (level B resistance) removes erlotinib/gefitinib; osimertinib stays
     assert "osimertinib" in got and not {"erlotinib", "gefitinib"} & set(got)
     # KRAS codon 12 missense counts for RAS resistance, a synonymous change at codon 12 does not
     syn = finding("KRAS", "p.Gly12=", cons="synonymous_variant")

@@ -67,7 +67,7 @@ def cohort_rows(cases: list[Case]) -> list[dict[str, Any]]:
         t2 = [f for f in c.somatic if f.tier == Tier.II]
         label = lambda f: f"{f.consequence.gene} {f.consequence.hgvs_p or f.consequence.hgvs_c}" if f.consequence else f.variant.key  # noqa: E731
         # therapies with sensitivity evidence in this patient's tumor type (tier I findings)
-        therapies = sorted({e.therapy for f in t1 for e in f.evidence
+        therapies = sorted({e.therapy for f in t1 + c.germline for e in f.evidence
                             if e.direction == "sensitivity" and e.level in ("A", "B")
                             and not (e.matched_tumor_type or "other").startswith("other")})
         rows.append({
