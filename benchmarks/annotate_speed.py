@@ -1,13 +1,16 @@
 """Annotation speed: a generated 1-million-record VCF annotated end to end vs `bcftools query` on the same file.
 
-    .venv/bin/python benchmarks/annotate_speed.py [--records 1000000] [--workdir DIR] [--no-resources]
+    .venv/bin/python benchmarks/annotate_speed.py [--records 1000000] [--repeat 3] [--threads 2] [--workdir DIR]
+                                                  [--no-resources]
 
 Generates (seeded) a 10 Mb reference over 5 contigs, an Ensembl-style GFF3 with 250 two-strand coding genes
 (~45% of the genome inside a gene span incl. 5 kb up/downstream), a sorted VCF with one sample (GT:AD:DP;
 90% SNVs, 10% indels), a population VCF (every 10th site) and a ClinVar-style VCF (every 100th site). Then it
 times `bedside annotate` (norm + population + ClinVar + consequence + bgzip + tabix) and, in the same run,
 `bcftools query -f '%CHROM\t%POS\t%REF\t%ALT\t%INFO\t[%GT:%AD]\n'` over the same bgzipped input, and prints
-both and the ratio.
+both and the ratio, wall and CPU (CPU = user + system of this process and its children, so it counts
+bcftools, bgzip and the worker processes), for each of ``--repeat`` rounds and their medians, with the load
+average (other jobs on a shared machine inflate wall time).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import subprocess
 import tempfile
 import time
@@ -123,41 +127,54 @@ def make_inputs(work: Path, n_records: int, seed: int = 1) -> dict[str, Path]:
             "clinvar": Path(f"{clin}.gz")}
 
 
+def _cpu(t0: os.times_result, t1: os.times_result, self_too: bool) -> float:
+    c = (t1.children_user - t0.children_user) + (t1.children_system - t0.children_system)
+    return c + ((t1.user - t0.user) + (t1.system - t0.system) if self_too else 0.0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--records", type=int, default=1_000_000)
     ap.add_argument("--workdir")
+    ap.add_argument("--repeat", type=int, default=3, help="timed rounds (query then annotate); medians reported")
+    ap.add_argument("--threads", type=int, default=2, help="consequence-pass worker processes")
     ap.add_argument("--no-resources", action="store_true", help="skip population/ClinVar matching")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bedside-bench-", dir=args.workdir) as tmp:
         work = Path(tmp)
         t0 = time.perf_counter()
         inp = make_inputs(work, args.records)
-        print(f"generated {args.records} records in {time.perf_counter() - t0:.1f} s")
-        c0 = os.times()
-        t0 = time.perf_counter()
-        q = subprocess.run(["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\t%INFO\t[%GT:%AD]\n",
-                            str(inp["vcf"])], check=True, stdout=subprocess.PIPE)
-        t_query = time.perf_counter() - t0
-        c1 = os.times()
-        cpu_query = (c1.children_user - c0.children_user) + (c1.children_system - c0.children_system)
-        nq = q.stdout.count(b"\n")
-        del q
-        out = work / "annotated.vcf.gz"
-        t0 = time.perf_counter()
-        stats = annotate_vcf(inp["vcf"], inp["fasta"], inp["gff3"], out,
-                             population=None if args.no_resources else inp["pop"],
-                             clinvar=None if args.no_resources else inp["clinvar"])
-        t_ann = time.perf_counter() - t0
-        c2 = os.times()
-        cpu_ann = (c2.children_user - c1.children_user) + (c2.children_system - c1.children_system) + \
-            (c2.user - c1.user) + (c2.system - c1.system)
-        print(f"bcftools query : {t_query:7.2f} s ({nq} lines)")
-        print(f"bedside annotate: {t_ann:7.2f} s ({stats['records']} records, {stats['annotated']} with a "
-              f"consequence; resources={'no' if args.no_resources else 'population+ClinVar'})")
-        print(f"ratio annotate / query: {t_ann / t_query:.2f}x wall (target <= 3x); CPU seconds "
-              f"{cpu_ann:.2f} vs {cpu_query:.2f} = {cpu_ann / max(cpu_query, 1e-9):.2f}x")
-        print(f"load average during run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+        print(f"generated {args.records} records in {time.perf_counter() - t0:.1f} s; "
+              f"load average before timing: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
+        rows = []
+        for rnd in range(1, args.repeat + 1):
+            c0 = os.times()
+            t0 = time.perf_counter()
+            q = subprocess.run(["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT\t%INFO\t[%GT:%AD]\n",
+                                str(inp["vcf"])], check=True, stdout=subprocess.PIPE)
+            t_query = time.perf_counter() - t0
+            c1 = os.times()
+            nq = q.stdout.count(b"\n")
+            del q
+            out = work / "annotated.vcf.gz"
+            t0 = time.perf_counter()
+            stats = annotate_vcf(inp["vcf"], inp["fasta"], inp["gff3"], out,
+                                 population=None if args.no_resources else inp["pop"],
+                                 clinvar=None if args.no_resources else inp["clinvar"], threads=args.threads)
+            t_ann = time.perf_counter() - t0
+            c2 = os.times()
+            row = (t_query, _cpu(c0, c1, False), t_ann, _cpu(c1, c2, True), os.getloadavg()[0])
+            rows.append(row)
+            print(f"round {rnd}: bcftools query {row[0]:.2f} s wall / {row[1]:.2f} s CPU ({nq} lines); "
+                  f"bedside annotate {row[2]:.2f} s wall / {row[3]:.2f} s CPU ({stats['records']} records, "
+                  f"{stats['annotated']} with a consequence); ratio {row[2] / row[0]:.2f}x wall, "
+                  f"{row[3] / max(row[1], 1e-9):.2f}x CPU; load average {row[4]:.2f}")
+        med = [statistics.median(r[i] for r in rows) for i in range(5)]
+        print(f"median of {len(rows)}: bcftools query {med[0]:.2f} s wall / {med[1]:.2f} s CPU; bedside annotate "
+              f"{med[2]:.2f} s wall / {med[3]:.2f} s CPU (resources="
+              f"{'no' if args.no_resources else 'population+ClinVar'}, threads={args.threads})")
+        print(f"ratio annotate / query (medians): {med[2] / med[0]:.2f}x wall (target <= 3x), "
+              f"{med[3] / max(med[1], 1e-9):.2f}x CPU; load average {med[4]:.2f} on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

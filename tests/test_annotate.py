@@ -341,3 +341,29 @@ def test_tier_command_on_annotated_vcf(tmp_path, fasta):
     payload = json.loads(js.read_text())
     assert payload["groups"][0]["therapies"] == ["drug-x"] and payload["knowledge_versions"]["kb"] == "fixture-1"
     assert main(["tier", "--vcf", str(out), "--out-tsv", str(tsv), "--out-json", str(js)]) == 2  # no tumor type
+
+
+@pytest.mark.slow
+def test_worker_processes_give_identical_output(tmp_path):
+    """Inputs over ~1 MB are annotated by worker processes; the output must not depend on that."""
+    import importlib.util
+    import subprocess
+
+    spec = importlib.util.spec_from_file_location(
+        "annotate_speed", Path(__file__).resolve().parents[1] / "benchmarks/annotate_speed.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    inputs = bench.make_inputs(tmp_path, 60_000)
+    from bedside.annotate import annotate_vcf
+
+    outs = []
+    for threads in (1, 2):
+        out = tmp_path / f"out{threads}.vcf.gz"
+        annotate_vcf(inputs["vcf"], inputs["fasta"], inputs["gff3"], out,
+                     population=inputs["pop"], clinvar=inputs["clinvar"],
+                     threads=threads)
+        body = subprocess.run(["bcftools", "view", "-H", str(out)], capture_output=True, text=True,
+                              check=True).stdout
+        outs.append(body)
+    assert outs[0] == outs[1]
+    assert outs[0].count("\n") >= 60_000 and "BEDSIDE_CSQ=" in outs[0]

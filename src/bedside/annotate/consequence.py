@@ -479,6 +479,7 @@ class TranscriptAnnotator:
 
 
 _COMP1 = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
+_ACGT1 = frozenset("ACGT")
 
 
 class FastSNV:
@@ -491,6 +492,14 @@ class FastSNV:
     def __init__(self, ta: TranscriptAnnotator):
         tx = ta.tx
         self.ta = ta
+        # load the spliced sequence first: it settles cds_end (a GTF-style CDS is extended over its stop)
+        self._seq: str | None = None
+        self._prot: str = ""
+        if tx.coding:
+            try:
+                self._seq, self._prot = ta.seq(), ta.protein()
+            except (KeyError, ValueError):  # contig absent from the FASTA: coding SNVs take the general path
+                self._seq = None
         self.starts = [s for s, _ in tx.exons]
         self.ends = [e for _, e in tx.exons]
         self.n = len(tx.exons)
@@ -503,6 +512,43 @@ class FastSNV:
         self.length = tx.length
         self.prefix = f"{tx.gene}|{tx.id}|"
         self.cp = "c." if tx.coding else "n."
+
+    def _coding(self, cdna: int, sr: bool, ref: str, alt: str, cp: str, c: str) -> str | None:
+        """Coding SNV (``ref``/``alt`` already in transcript orientation): synonymous, missense, stop- and
+        start-retained changes, exactly as the general path writes them; anything else (stop gained/lost,
+        start lost, bases outside A/C/G/T, a CDS beyond an in-frame stop) returns None for the general
+        path."""
+        if ref not in _ACGT1 or alt not in _ACGT1 or ref == alt:
+            return None
+        seq = self._seq
+        if seq is None:
+            return None
+        a0 = cdna - self.cs  # 0-based CDS offset
+        ci = a0 // 3
+        if ci >= len(self._prot):
+            return None
+        cds0 = self.cs - 1
+        codon = seq[cds0 + 3 * ci:cds0 + 3 * ci + 3]
+        k = a0 - 3 * ci
+        ra = CODON_TABLE.get(codon, "X")
+        na = CODON_TABLE.get(codon[:k] + alt + codon[k + 1:], "X")
+        n = ci + 1
+        if ra == na:
+            if ra == "*":
+                t, hp = "stop_retained_variant", f"p.Ter{n}="
+            elif ci == 0 and ra == "M":
+                t, hp = "start_retained_variant", "p.Met1="
+            else:
+                t, hp = "synonymous_variant", f"p.{_p3(ra)}{n}="
+        elif ra != "*" and na != "*" and not (ci == 0 and ra == "M"):
+            t, hp = "missense_variant", f"p.{_p3(ra)}{n}{_p3(na)}"
+        else:
+            return None
+        if sr:
+            terms = [x for x in ORDER if x == t or x == "splice_region_variant"]
+            imp = min((IMPACT[x] for x in terms), key=_IMPACT_RANK.__getitem__)
+            return f"{self.prefix}{'&'.join(terms)}|{cp}{c}{ref}>{alt}|{hp}|{imp}|{n}"
+        return f"{self.prefix}{t}|{cp}{c}{ref}>{alt}|{hp}|{IMPACT[t]}|{n}"
 
     def c_of_cdna(self, cdna: int) -> str:
         if not self.coding:
@@ -538,7 +584,7 @@ class FastSNV:
             elif cdna > self.ce:
                 t, imp = "3_prime_UTR_variant", "MODIFIER"
             else:
-                return None  # coding: general path (codon arithmetic, protein)
+                return self._coding(cdna, sr, ref, alt, cp, c)
             if sr:
                 return f"{self.prefix}splice_region_variant&{t}|{cp}{c}{ref}>{alt}||LOW|"
             return f"{self.prefix}{t}|{cp}{c}{ref}>{alt}||{imp}|"

@@ -19,7 +19,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--population", help="population VCF whose INFO/AF becomes POP_AF")
     p.add_argument("--clinvar", help="ClinVar VCF (CLNSIG, CLNREVSTAT, GENEINFO; ID = variation ID)")
     p.add_argument("--transcripts", help="TSV gene<TAB>transcript overriding the transcript choice")
-    p.add_argument("--threads", type=int, default=2, help="bgzip compression threads")
+    p.add_argument("--threads", type=int, default=2, help="worker processes for the consequence pass (inputs over ~1 MB) [2]")
     p.add_argument("--out", required=True, help="output .vcf.gz (tabix index written beside it)")
     p.set_defaults(func=run)
 
