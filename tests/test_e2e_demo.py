@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pysam
 import pytest
-import yaml
 
 from tests.conftest import require_tools
 

@@ -80,11 +80,11 @@ def test_dry_run_plans_every_stage(project: Path) -> None:
     for rule in ("fastp", "bwa_mem", "markdup", "samtools_stats", "mosdepth", "multiqc",
                  "germline_chunk", "germline_gather", "somatic_chunk", "somatic_gather",
                  "annotate", "pgx", "clinical_context", "case", "report", "cohort_summary"):
-        assert re.search(rf"^{rule}\s+\d+", out, re.M), f"rule {rule} not planned:\n{out}"
+        assert re.search(rf"^{rule}\s+\d+", out, re.MULTILINE), f"rule {rule} not planned:\n{out}"
     # 3 chunks of 10 kb per 25 kb contig x 2 contigs = 6 chunks; 2 normals, 2 tumors
-    assert re.search(r"^germline_chunk\s+12$", out, re.M), out
-    assert re.search(r"^somatic_chunk\s+12$", out, re.M), out
-    assert re.search(r"^fastp\s+5$", out, re.M), out  # P1-T has two lanes
+    assert re.search(r"^germline_chunk\s+12$", out, re.MULTILINE), out
+    assert re.search(r"^somatic_chunk\s+12$", out, re.MULTILINE), out
+    assert re.search(r"^fastp\s+5$", out, re.MULTILINE), out  # P1-T has two lanes
 
 
 def test_lint_clean(project: Path) -> None:
@@ -105,8 +105,8 @@ def test_snakefmt_clean() -> None:
 @pytest.mark.parametrize("breakage, expected", [
     ("missing_fastq", "units.tsv, line 3: fq1 file not found: fq/P1-T_L2_R1.fq.gz"),
     ("duplicate_sample", "samples.tsv, line 6: duplicate sample 'P1-T' (first defined on line 2)"),
-    ("absent_patient", "samples.tsv, line 4: patient 'P2' of sample 'P2-T' is absent from the "
-                       "clinical table"),
+    ("absent_patient", ("samples.tsv, line 4: patient 'P2' of sample 'P2-T' is absent from the "
+                        "clinical table")),
 ])
 def test_bad_input_stops_before_any_job(project: Path, breakage: str, expected: str) -> None:
     if breakage == "missing_fastq":

@@ -21,7 +21,7 @@ class Origin(str, enum.Enum):
 class Tier(str, enum.Enum):
     """AMP/ASCO/CAP 2017 tiers (Li et al., J Mol Diagn 2017;19:4-23, PMID 27993330)."""
 
-    I = "I"  # noqa: E741
+    I = "I"
     II = "II"
     III = "III"
     IV = "IV"

@@ -77,7 +77,7 @@ rule cohort_summary:
     log:
         "logs/cohort/summary.log",
     benchmark:
-        "benchmarks/cohort/summary.tsv"
+        "benchmarks/cohort/cohort_summary.tsv"
     conda:
         "../envs/bedside.yaml"
     threads: 1

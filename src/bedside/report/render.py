@@ -65,7 +65,7 @@ def cohort_rows(cases: list[Case]) -> list[dict[str, Any]]:
     for c in cases:
         t1 = [f for f in c.somatic if f.tier == Tier.I]
         t2 = [f for f in c.somatic if f.tier == Tier.II]
-        label = lambda f: f"{f.consequence.gene} {f.consequence.hgvs_p or f.consequence.hgvs_c}" if f.consequence else f.variant.key  # noqa: E731
+        label = lambda f: f"{f.consequence.gene} {f.consequence.hgvs_p or f.consequence.hgvs_c}" if f.consequence else f.variant.key
         # therapies with sensitivity evidence in this patient's tumor type (tier I findings)
         therapies = sorted({e.therapy for f in t1 + c.germline for e in f.evidence
                             if e.direction == "sensitivity" and e.level in ("A", "B")
