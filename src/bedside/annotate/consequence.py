@@ -74,42 +74,41 @@ class Locator:
     def __init__(self, tx: Transcript):
         self.tx = tx
         self.starts = [s for s, _ in tx.exons]
+        self.ends = [e for _, e in tx.exons]
+        self.plus = tx.strand == "+"
+        self._op: list[int] = []
+        acc = 0
+        for s, e in tx.exons:
+            self._op.append(acc)
+            acc += e - s + 1
+        self._om = [0] * len(tx.exons)
+        acc = 0
+        for i in range(len(tx.exons) - 1, -1, -1):
+            s, e = tx.exons[i]
+            self._om[i] = acc
+            acc += e - s + 1
+        self._offs = self._op if self.plus else self._om
 
     def exon_index(self, g: int) -> int | None:
         i = bisect_right(self.starts, g) - 1
-        if i >= 0 and g <= self.tx.exons[i][1]:
+        if i >= 0 and g <= self.ends[i]:
             return i
         return None
 
     def cdna(self, g: int) -> int | None:
-        i = self.exon_index(g)
-        if i is None:
+        i = bisect_right(self.starts, g) - 1
+        if i < 0 or g > self.ends[i]:
             return None
-        s, e = self.tx.exons[i]
-        if self.tx.strand == "+":
-            return self._offsets_plus[i] + g - s + 1
-        return self._offsets_minus[i] + e - g + 1
+        if self.plus:
+            return self._offs[i] + g - self.starts[i] + 1
+        return self._offs[i] + self.ends[i] - g + 1
 
     @property
     def _offsets_plus(self) -> list[int]:
-        if not hasattr(self, "_op"):
-            offs, acc = [], 0
-            for s, e in self.tx.exons:
-                offs.append(acc)
-                acc += e - s + 1
-            self._op = offs
         return self._op
 
     @property
     def _offsets_minus(self) -> list[int]:
-        if not hasattr(self, "_om"):
-            offs = [0] * len(self.tx.exons)
-            acc = 0
-            for i in range(len(self.tx.exons) - 1, -1, -1):
-                s, e = self.tx.exons[i]
-                offs[i] = acc
-                acc += e - s + 1
-            self._om = offs
         return self._om
 
     def c_of_cdna(self, cdna: int) -> str:
@@ -124,20 +123,22 @@ class Locator:
 
     def intron_offset(self, g: int) -> tuple[int, int] | None:
         """(anchor cDNA, signed offset) for an intronic position, None when not intronic."""
-        i = bisect_right(self.starts, g) - 1
-        if i < 0 or i >= len(self.tx.exons) - 1 or g <= self.tx.exons[i][1]:
+        starts, ends = self.starts, self.ends
+        i = bisect_right(starts, g) - 1
+        if i < 0 or i >= len(starts) - 1 or g <= ends[i]:
             return None
-        left_end = self.tx.exons[i][1]
-        right_start = self.tx.exons[i + 1][0]
+        left_end = ends[i]
+        right_start = starts[i + 1]
         dl, dr = g - left_end, right_start - g
-        if self.tx.strand == "+":
+        offs = self._offs
+        if self.plus:
             if dl <= dr:
-                return self.cdna(left_end), dl
-            return self.cdna(right_start), -dr
+                return offs[i] + left_end - starts[i] + 1, dl
+            return offs[i + 1] + 1, -dr
         # minus strand: the right exon is 5' in the transcript
         if dr <= dl:
-            return self.cdna(right_start), dr
-        return self.cdna(left_end), -dl
+            return offs[i + 1] + ends[i + 1] - right_start + 1, dr
+        return offs[i] + 1, -dl
 
     def c_pos(self, g: int) -> str:
         tx = self.tx
@@ -155,27 +156,35 @@ class Locator:
             return f"-{(tx.cds_start - 1 if tx.coding else 0) + d}"
         return f"*{(tx.length - tx.cds_end if tx.coding else 0) + d}" if tx.coding else f"+{d}"
 
-    def region_terms(self, g: int) -> tuple[str, set[str]]:
+    def region_terms(self, g: int) -> tuple[str, frozenset[str]]:
         """('exon'|'intron'|'outside', splice terms) for one genomic base."""
-        i = self.exon_index(g)
-        tx = self.tx
-        terms: set[str] = set()
-        if i is not None:
-            s, e = tx.exons[i]
+        starts, ends = self.starts, self.ends
+        n = len(starts)
+        i = bisect_right(starts, g) - 1
+        if i >= 0 and g <= ends[i]:
             # exonic bases within 3 bp of a splice site (not the transcript ends)
-            if (i > 0 and g - s < 3) or (i < len(tx.exons) - 1 and e - g < 3):
-                terms.add("splice_region_variant")
-            return "exon", terms
-        io = self.intron_offset(g)
-        if io is None:
-            return "outside", terms
-        off = io[1]
-        a = abs(off)
+            if (i > 0 and g - starts[i] < 3) or (i < n - 1 and ends[i] - g < 3):
+                return "exon", _SR
+            return "exon", _NONE
+        if i < 0 or i >= n - 1:
+            return "outside", _NONE
+        dl, dr = g - ends[i], starts[i + 1] - g
+        if self.plus:
+            off = dl if dl <= dr else -dr
+        else:
+            off = dr if dr <= dl else -dl
+        a = off if off > 0 else -off
         if a <= 2:
-            terms.add("splice_donor_variant" if off > 0 else "splice_acceptor_variant")
-        elif a <= 8:
-            terms.add("splice_region_variant")
-        return "intron", terms
+            return "intron", _DONOR if off > 0 else _ACCEPTOR
+        if a <= 8:
+            return "intron", _SR
+        return "intron", _NONE
+
+
+_NONE: frozenset[str] = frozenset()
+_SR = frozenset({"splice_region_variant"})
+_DONOR = frozenset({"splice_donor_variant"})
+_ACCEPTOR = frozenset({"splice_acceptor_variant"})
 
 
 def _shift3(fasta, chrom: str, start: int, ref: str, alt: str, strand: str) -> tuple[int, str, str]:

@@ -23,10 +23,16 @@ CODON_TABLE = {a + b + c: _AAS[16 * i + 4 * j + k]
                for i, a in enumerate(_BASES) for j, b in enumerate(_BASES) for k, c in enumerate(_BASES)}
 
 
+_CODONS = re.compile(r"...", re.S)
+
+
 def translate(seq: str) -> str:
     """Translate a DNA string (upper case) codon by codon; incomplete trailing codon is dropped."""
-    table = CODON_TABLE
-    return "".join(table.get(seq[i:i + 3], "X") for i in range(0, len(seq) - 2, 3))
+    codons = _CODONS.findall(seq)
+    try:
+        return "".join(map(CODON_TABLE.__getitem__, codons))
+    except KeyError:  # a codon with N or another symbol
+        return "".join([CODON_TABLE.get(c, "X") for c in codons])
 
 
 def three(aa1: str) -> str:

@@ -12,19 +12,26 @@ pass runs in worker processes on ~1 MB chunks, and the output is bgzipped at lev
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import logging
 import multiprocessing
+import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import pysam
+
+import bedside
 
 from bedside.annotate.consequence import FastSNV, TranscriptAnnotator
 from bedside.annotate.transcripts import (
@@ -91,6 +98,19 @@ class TranscriptIndex:
             item = (ann.lo, ann.hi, ann, FastSNV(ann))
             for b in range(max(ann.lo, 1) >> 16, (ann.hi >> 16) + 1):
                 self.bins[tx.chrom][b].append(item)
+        # per contig: the union of all annotation spans as sorted, disjoint [lo, hi] arrays (chunk pre-filter)
+        self.spans: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        for chrom, bins in self.bins.items():
+            ivs = sorted({(it[0], it[1]) for items in bins.values() for it in items})
+            los: list[int] = []
+            his: list[int] = []
+            for lo, hi in ivs:
+                if los and lo <= his[-1] + 1:
+                    his[-1] = max(his[-1], hi)
+                else:
+                    los.append(lo)
+                    his.append(hi)
+            self.spans[chrom.encode()] = (np.array(los, dtype=np.int64), np.array(his, dtype=np.int64))
 
     def reopen(self, fasta: str) -> None:
         """Point every annotator at a fresh FASTA handle (for a forked worker process)."""
@@ -153,6 +173,92 @@ def _resource_rows(vcf: Path, fasta: Path, kind: str) -> list[list[str]]:
                 msg = err.read().decode(errors="replace").strip()[-1500:]
                 raise ToolError(f"{what} failed (exit {rc}) on {kind} VCF {vcf}: {msg}")
     return rows
+
+
+# bump when the layout or content of the cached allele table changes
+RESOURCE_CACHE_FORMAT = 1
+
+
+def resource_cache_dir() -> Path | None:
+    """Where normalised population/ClinVar allele tables are cached: ``$BEDSIDE_CACHE_DIR`` (``off`` disables),
+    else ``$XDG_CACHE_HOME/bedside`` or ``~/.cache/bedside``; each under ``annotate-resources/``."""
+    env = os.environ.get("BEDSIDE_CACHE_DIR")
+    if env is not None and env.strip().lower() in ("", "0", "off", "none", "no"):
+        return None
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "bedside"
+    return base / "annotate-resources"
+
+
+def _file_key(path: Path | None) -> list | None:
+    if path is None:
+        return None
+    st = path.stat()
+    return [str(path.resolve()), st.st_size, st.st_mtime_ns]
+
+
+def resource_table(population: Path | None, clinvar: Path | None, fasta: Path, workdir: Path,
+                   cache_dir: Path | None = None) -> tuple[Path, Path, str]:
+    """The joint allele table of :func:`_resource_table`, reused from ``cache_dir`` when one was built from
+    the same files (key: resolved path, size and mtime of the population VCF, the ClinVar VCF and the
+    reference FASTA and its .fai, the bedside version and the cache format). Without ``cache_dir``, or when
+    the cache cannot be written, the table is built in ``workdir``."""
+    if cache_dir is None:
+        return _resource_table(population, clinvar, fasta, workdir)
+    for r, kind in ((population, "population"), (clinvar, "clinvar")):
+        if r is not None and not r.exists():
+            raise InputError(f"{kind} VCF not found", path=r)
+    key_doc = {"format": RESOURCE_CACHE_FORMAT, "bedside": bedside.__version__,
+               "population": _file_key(population), "clinvar": _file_key(clinvar), "fasta": _file_key(fasta),
+               "fai": _file_key(Path(str(fasta) + ".fai"))}
+    key = hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()[:32]
+    d = cache_dir / key
+    tab, hdr, meta = d / "resources.tab.gz", d / "resources.hdr", d / "key.json"
+    try:
+        if meta.exists() and tab.exists() and hdr.exists() and Path(str(tab) + ".tbi").exists():
+            doc = json.loads(meta.read_text())
+            if doc.get("key") == key_doc:
+                log.info("population/ClinVar allele table from cache %s", d)
+                return tab, hdr, doc["columns"]
+    except (OSError, ValueError, KeyError):
+        pass
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        build = Path(tempfile.mkdtemp(prefix=".build-", dir=d))
+    except OSError as exc:
+        log.warning("resource cache %s not writable (%s); building the allele table for this run only", d, exc)
+        return _resource_table(population, clinvar, fasta, workdir)
+    try:
+        btab, bhdr, cols = _resource_table(population, clinvar, fasta, build)
+        # the index first, the key file last: a reader only trusts a table whose key file exists
+        os.replace(str(btab) + ".tbi", str(tab) + ".tbi")
+        os.replace(btab, tab)
+        os.replace(bhdr, hdr)
+        (build / "key.json").write_text(json.dumps({"key": key_doc, "columns": cols}, sort_keys=True))
+        os.replace(build / "key.json", meta)
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    _prune_cache(cache_dir, keep=d)
+    return tab, hdr, cols
+
+
+def _prune_cache(cache_dir: Path, keep: Path) -> None:
+    """Drop cached tables whose source files are gone (e.g. built from a temporary folder) and build
+    folders left by a killed run (older than an hour)."""
+    now = time.time()
+    for d in cache_dir.iterdir():
+        if d == keep or not d.is_dir():
+            continue
+        try:
+            meta = d / "key.json"
+            if meta.exists():
+                key = json.loads(meta.read_text())["key"]
+                if all(key[k] is None or Path(key[k][0]).exists() for k in ("population", "clinvar", "fasta")):
+                    continue
+            elif now - d.stat().st_mtime < 3600:
+                continue
+            shutil.rmtree(d, ignore_errors=True)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
 
 
 def _resource_table(population: Path | None, clinvar: Path | None, fasta: Path,
@@ -244,21 +350,209 @@ def _annotate_batch(batch: list[str], index: TranscriptIndex) -> int:
     return added
 
 
-_WORKER_INDEX: TranscriptIndex | None = None
+def _span_lines(chunk: bytes, index: TranscriptIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Vectorised pre-filter of a chunk of whole VCF record lines: (line starts, line ends incl. the newline,
+    mask of lines whose REF span [POS, POS+len(REF)-1] overlaps a transcript annotation span). Lines outside
+    the mask cannot get a consequence and are passed through untouched; the mask is a superset of the lines
+    :func:`_annotate_batch` annotates, which still decides per line. None when the chunk does not parse
+    cleanly here (fewer than 4 tabs on a line, a POS that is not 1-10 digits): the caller takes the
+    per-line path for the whole chunk."""
+    buf = np.frombuffer(chunk, dtype=np.uint8)
+    nl = np.flatnonzero(buf == 10)
+    n = len(nl)
+    if n == 0 or nl[-1] != len(buf) - 1:
+        return None
+    starts = np.empty(n, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = nl[:-1] + 1
+    tabs = np.flatnonzero(buf == 9)
+    i0 = np.searchsorted(tabs, starts)
+    if len(tabs) == 0 or i0[-1] + 3 >= len(tabs):
+        return None
+    t1, t2, t3, t4 = tabs[i0], tabs[i0 + 1], tabs[i0 + 2], tabs[i0 + 3]
+    if (t4 > nl).any():
+        return None
+    plen = t2 - t1 - 1
+    if plen.min() < 1 or plen.max() > 10:
+        return None
+    pos = np.zeros(n, dtype=np.int64)
+    top = len(buf) - 1
+    for k in range(int(plen.max())):
+        d = buf[np.minimum(t1 + 1 + k, top)].astype(np.int64) - 48
+        m = k < plen
+        if ((d < 0) | (d > 9))[m].any():
+            return None
+        pos = np.where(m, pos * 10 + d, pos)
+    end = pos + (t4 - t3 - 1) - 1
+    clen = t1 - starts
+    mask = np.zeros(n, dtype=bool)
+    todo = np.ones(n, dtype=bool)
+    for _ in range(16):  # contigs in this chunk (sorted input: one, sometimes two)
+        j = int(np.argmax(todo))
+        c = chunk[starts[j]:t1[j]]
+        same = todo & (clen == len(c))
+        for k, ch in enumerate(c):
+            same &= buf[np.minimum(starts + k, top)] == ch
+        todo &= ~same
+        sp = index.spans.get(c)
+        if sp is not None and len(sp[0]):
+            los, his = sp
+            k = np.searchsorted(los, end, side="right") - 1
+            mask |= same & (k >= 0) & (his[np.maximum(k, 0)] >= pos)
+        if not todo.any():
+            return starts, nl + 1, mask
+    return None
 
 
-def _worker_init(index: TranscriptIndex, fasta: str) -> None:
-    """Pool initialiser (fork): keep the inherited index but give this process its own FASTA handle."""
-    global _WORKER_INDEX
-    index.reopen(fasta)
-    _WORKER_INDEX = index
+def _annotate_chunk(chunk: bytes, index: TranscriptIndex) -> tuple[bytes, int, int]:
+    """Annotate one chunk of whole record lines: (output bytes, records, records with a consequence).
+    Only lines that overlap a transcript span are split and annotated in Python; the runs between them are
+    copied as they are."""
+    pre = _span_lines(chunk, index) if chunk.isascii() else None
+    if pre is None:
+        batch = chunk.decode().splitlines(keepends=True)
+        a = _annotate_batch(batch, index)
+        return "".join(batch).encode(), len(batch), a
+    starts, ends, mask = pre
+    text = chunk.decode("ascii")
+    idx = np.flatnonzero(mask)
+    s_list, e_list = starts[idx].tolist(), ends[idx].tolist()
+    batch = [text[s:e] for s, e in zip(s_list, e_list)]
+    a = _annotate_batch(batch, index)
+    if not a:
+        return chunk, len(starts), 0
+    pieces = []
+    prev = 0
+    for s, e, line in zip(s_list, e_list, batch):
+        if s != prev:
+            pieces.append(text[prev:s])
+        pieces.append(line)
+        prev = e
+    pieces.append(text[prev:])
+    return "".join(pieces).encode(), len(starts), a
 
 
-def _worker_chunk(chunk: bytes) -> tuple[bytes, int, int]:
-    assert _WORKER_INDEX is not None
-    batch = chunk.decode().splitlines(keepends=True)
-    a = _annotate_batch(batch, _WORKER_INDEX)
-    return "".join(batch).encode(), len(batch), a
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_exact(fd: int, n: int) -> bytes:
+    parts = []
+    while n:
+        b = os.read(fd, min(n, 1 << 20))
+        if not b:
+            raise EOFError
+        parts.append(b)
+        n -= len(b)
+    return b"".join(parts)
+
+
+def _worker_loop(index: TranscriptIndex, fasta: str, inp: int, out: int, turn_in: int, turn_out: int,
+                 report: int) -> None:
+    """Body of one forked worker: read length-prefixed chunks from ``inp``, annotate each, wait for the turn
+    token (the previous chunk's worker has written its output), write the result straight to ``out`` (the
+    bgzip pipe) and pass the token on; finally report 'records annotated' (or the error) on ``report``."""
+    n = a = 0
+    try:
+        index.reopen(fasta)
+        while True:
+            head = os.read(inp, 8)
+            if not head:
+                break
+            if len(head) < 8:
+                head += _read_exact(inp, 8 - len(head))
+            chunk = _read_exact(inp, int.from_bytes(head, "little"))
+            res, dn, da = _annotate_chunk(chunk, index)
+            n += dn
+            a += da
+            if not os.read(turn_in, 1):
+                raise RuntimeError("previous worker exited")
+            _write_all(out, res)
+            try:
+                os.write(turn_out, b"t")
+            except BrokenPipeError:  # the next worker has finished all its chunks and exited
+                pass
+        _write_all(report, f"ok {n} {a}".encode())
+    except BaseException as exc:  # reported to the parent, which raises
+        try:
+            _write_all(report, f"error {type(exc).__name__}: {exc}".encode())
+        except OSError:
+            pass
+        raise
+
+
+def _annotate_parallel(chunks: Iterable[bytes], dst_fd: int, index: TranscriptIndex, workers: int,
+                       fasta: Path) -> tuple[int, int]:
+    """Chunk ``i`` goes to forked worker ``i % workers`` over its own pipe (length-prefixed raw bytes, no
+    pickling); the workers write their results directly to ``dst_fd`` in chunk order, passing a one-byte
+    token round a ring of pipes, so results never travel back through this process."""
+    ins, reports, pids = [], [], []
+    turns = [os.pipe() for _ in range(workers)]  # turns[k]: worker k may write when it reads a token here
+    os.write(turns[0][1], b"t")
+    try:
+        for k in range(workers):
+            r_in, w_in = os.pipe()
+            r_rep, w_rep = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # child
+                code = 1
+                try:
+                    os.close(w_in)
+                    os.close(r_rep)
+                    for w in ins:  # input pipes of earlier workers: keep only our own
+                        os.close(w)
+                    for j, (tr, tw) in enumerate(turns):
+                        if j != k:
+                            os.close(tr)
+                        if j != (k + 1) % workers:
+                            os.close(tw)
+                    _worker_loop(index, str(fasta), r_in, dst_fd, turns[k][0], turns[(k + 1) % workers][1], w_rep)
+                    code = 0
+                finally:
+                    os._exit(code)
+            os.close(r_in)
+            os.close(w_rep)
+            ins.append(w_in)
+            reports.append(r_rep)
+            pids.append(pid)
+    finally:
+        for tr, tw in turns:
+            os.close(tr)
+            os.close(tw)
+    broken = False
+    try:
+        for i, chunk in enumerate(chunks):
+            try:
+                _write_all(ins[i % workers], len(chunk).to_bytes(8, "little") + chunk)
+            except BrokenPipeError:
+                broken = True
+                break
+    finally:
+        for w in ins:
+            os.close(w)
+        msgs = []
+        for r in reports:
+            buf = b""
+            while True:
+                b = os.read(r, 4096)
+                if not b:
+                    break
+                buf += b
+            os.close(r)
+            msgs.append(buf.decode(errors="replace"))
+        codes = [os.waitpid(pid, 0)[1] for pid in pids]
+    n = a = 0
+    for msg, code in zip(msgs, codes):
+        if not msg.startswith("ok ") or code != 0:
+            raise ToolError(f"annotation worker failed: {msg or f'exit status {code}'}")
+        _, dn, da = msg.split()
+        n += int(dn)
+        a += int(da)
+    if broken:
+        raise ToolError("annotation worker closed its input early")
+    return n, a
 
 
 def _byte_chunks(src: BinaryIO, first: bytes, size: int = 1 << 20) -> Iterator[bytes]:
@@ -301,29 +595,32 @@ def _annotate_stream(src: BinaryIO, dst: BinaryIO, index: TranscriptIndex, *, wo
     chunks = itertools.chain(head, chunks)
     # worker processes only pay off beyond one chunk; a daemonic process (itself a pool worker) cannot fork any
     if workers > 1 and fasta is not None and len(head) > 1 and not multiprocessing.current_process().daemon:
-        ctx = multiprocessing.get_context("fork")
-        with ctx.Pool(workers, initializer=_worker_init, initargs=(index, str(fasta))) as pool:
-            for out, dn, da in pool.imap(_worker_chunk, chunks):
-                dst.write(out)
-                n += dn
-                a += da
-        return n, a
+        try:
+            dst_fd = dst.fileno()
+        except (AttributeError, OSError, ValueError):
+            dst_fd = -1
+        if dst_fd >= 0:
+            dst.flush()
+            return _annotate_parallel(chunks, dst_fd, index, workers, fasta)
     for chunk in chunks:
-        batch = chunk.decode().splitlines(keepends=True)
-        n += len(batch)
-        a += _annotate_batch(batch, index)
-        dst.write("".join(batch).encode())
+        out, dn, da = _annotate_chunk(chunk, index)
+        dst.write(out)
+        n += dn
+        a += da
     return n, a
 
 
 def annotate_vcf(vcf: str | Path, fasta: str | Path, gff3: str | Path, out: str | Path, *,
                  population: str | Path | None = None, clinvar: str | Path | None = None,
-                 transcripts: str | Path | None = None, threads: int = 2) -> dict[str, int]:
+                 transcripts: str | Path | None = None, threads: int = 2,
+                 cache: bool | str | Path = True) -> dict[str, int]:
     """Run the whole annotation; writes ``out`` (bgzipped VCF) and its tabix index atomically.
 
     Stages run as one pipeline so they overlap on separate cores:
     ``bcftools norm | bcftools annotate (population + ClinVar, one joint table) | consequence pass | bgzip``;
-    the consequence pass is split over ``threads`` forked worker processes (1: in this process)."""
+    the consequence pass is split over ``threads`` forked worker processes (1: in this process).
+    ``cache``: the normalised population/ClinVar allele table is reused across runs from
+    :func:`resource_cache_dir` (True), from the given folder, or built for this run only (False)."""
     vcf, fasta, gff3, out = Path(vcf), Path(fasta), Path(gff3), Path(out)
     if not vcf.exists():
         raise InputError("input VCF not found", path=vcf)
@@ -331,53 +628,64 @@ def annotate_vcf(vcf: str | Path, fasta: str | Path, gff3: str | Path, out: str 
     for tool in ("bcftools", "bgzip", "tabix"):
         if shutil.which(tool) is None:
             raise ToolError(f"required tool '{tool}' is not on PATH")
-    by_gene = load_gff3(gff3)
-    overrides = load_overrides(transcripts) if transcripts else {}
-    chosen = select_transcripts(by_gene, overrides, overrides_path=transcripts)
-    fa = pysam.FastaFile(str(fasta))
-    index = TranscriptIndex(chosen.values(), fa)
     stats = {"records": 0, "annotated": 0}
     with tempfile.TemporaryDirectory(prefix="bedside-annotate-") as tmp:
         work = Path(tmp)
         cmds: list[list[str]] = [["bcftools", "norm", "-m", "-both", "-f", str(fasta), "-c", "w", "-Ou", str(vcf)]]
         if population or clinvar:
-            tab, hdr, cols = _resource_table(Path(population) if population else None,
-                                             Path(clinvar) if clinvar else None, fasta, work)
+            tab, hdr, cols = resource_table(Path(population) if population else None,
+                                            Path(clinvar) if clinvar else None, fasta, work,
+                                            resource_cache_dir() if cache is True else (cache or None))
             cmds.append(["bcftools", "annotate", "-a", str(tab), "-h", str(hdr), "-c", cols, "-Ou", "-"])
         cmds[-1] = ["-Ov" if x == "-Ou" else x for x in cmds[-1]]
         procs: list[subprocess.Popen] = []
         errs = [open(work / f"stderr{i}", "w+") for i in range(len(cmds) + 1)]  # noqa: SIM115 (closed below)
-        prev = None
-        for i, c in enumerate(cmds):
-            p = subprocess.Popen(c, stdin=prev, stdout=subprocess.PIPE, stderr=errs[i], bufsize=1 << 20)
-            if prev is not None:
+        try:
+            prev = None
+            for i, c in enumerate(cmds):
+                p = subprocess.Popen(c, stdin=prev, stdout=subprocess.PIPE, stderr=errs[i], bufsize=1 << 20)
+                if prev is not None:
+                    prev.close()
+                prev = p.stdout
+                procs.append(p)
+            assert prev is not None
+            try:
+                # the transcript models load while bcftools is already normalising
+                by_gene = load_gff3(gff3)
+                overrides = load_overrides(transcripts) if transcripts else {}
+                chosen = select_transcripts(by_gene, overrides, overrides_path=transcripts)
+                index = TranscriptIndex(chosen.values(), pysam.FastaFile(str(fasta)))
+            except BaseException:
                 prev.close()
-            prev = p.stdout
-            procs.append(p)
-        assert prev is not None
-        with atomic_path(out) as tmp_out:
-            with open(tmp_out, "wb") as outfh:
-                bg = subprocess.Popen(["bgzip", "-l", str(BGZIP_LEVEL), "-c"],
-                                      stdin=subprocess.PIPE, stdout=outfh, stderr=errs[-1], bufsize=1 << 20)
-                assert bg.stdin is not None
-                try:
-                    n, a = _annotate_stream(prev, bg.stdin, index, workers=threads, fasta=fasta)
-                finally:
-                    bg.stdin.close()
-                rc_bg = bg.wait()
-            rcs = [p.wait() for p in procs]
-            for i, rc in enumerate(rcs):
-                if rc != 0:
-                    errs[i].seek(0)
-                    msg = errs[i].read().strip()[-1500:]
-                    raise ToolError(f"{' '.join(cmds[i][:2])} failed (exit {rc}) on {vcf}: {msg}")
-            if rc_bg != 0:
-                raise ToolError("bgzip failed while writing the annotated VCF")
-            run_tool(["tabix", "-f", "-p", "vcf", tmp_out])
-            tbi_tmp = Path(str(tmp_out) + ".tbi")
-        Path(str(tbi_tmp)).replace(str(out) + ".tbi")
-        for e in errs:
-            e.close()
+                for p in procs:
+                    p.kill()
+                    p.wait()
+                raise
+            with atomic_path(out) as tmp_out:
+                with open(tmp_out, "wb") as outfh:
+                    bg = subprocess.Popen(["bgzip", "-l", str(BGZIP_LEVEL), "-c"],
+                                          stdin=subprocess.PIPE, stdout=outfh, stderr=errs[-1], bufsize=1 << 20)
+                    assert bg.stdin is not None
+                    try:
+                        n, a = _annotate_stream(prev, bg.stdin, index, workers=threads, fasta=fasta)
+                    finally:
+                        bg.stdin.close()
+                        prev.close()
+                    rc_bg = bg.wait()
+                rcs = [p.wait() for p in procs]
+                for i, rc in enumerate(rcs):
+                    if rc != 0:
+                        errs[i].seek(0)
+                        msg = errs[i].read().strip()[-1500:]
+                        raise ToolError(f"{' '.join(cmds[i][:2])} failed (exit {rc}) on {vcf}: {msg}")
+                if rc_bg != 0:
+                    raise ToolError("bgzip failed while writing the annotated VCF")
+                run_tool(["tabix", "-f", "-p", "vcf", tmp_out])
+                tbi_tmp = Path(str(tmp_out) + ".tbi")
+            Path(str(tbi_tmp)).replace(str(out) + ".tbi")
+        finally:
+            for e in errs:
+                e.close()
         stats["records"], stats["annotated"] = n, a
     log.info("annotated %d of %d records -> %s", stats["annotated"], stats["records"], out)
     return stats
