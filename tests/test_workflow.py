@@ -123,3 +123,23 @@ def test_bad_input_stops_before_any_job(project: Path, breakage: str, expected: 
 
 
 
+
+
+def test_patient_without_normal_runs_tumor_only(project: Path) -> None:
+    """A patient with a tumor but no normal is planned tumor-only (no germline, PGx or pairing)."""
+    samples = (project / "samples.tsv").read_text().splitlines()
+    (project / "samples.tsv").write_text("\n".join(ln for ln in samples if not ln.startswith("P2-N"))
+                                         + "\n")
+    units = (project / "units.tsv").read_text().splitlines()
+    (project / "units.tsv").write_text("\n".join(ln for ln in units if not ln.startswith("P2-N"))
+                                       + "\n")
+    res = _snakemake(project, "-n", "-p", "results/P2/case.json", "results/P1/case.json")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = res.stdout + res.stderr
+    p2_calls = [ln for ln in out.splitlines()
+                if "bedside somatic --tumor" in ln and "results/P2/" in ln]
+    p1_calls = [ln for ln in out.splitlines()
+                if "bedside somatic --tumor" in ln and "results/P1/" in ln]
+    assert p2_calls and all("--tumor-only" in ln and "--normal" not in ln for ln in p2_calls)
+    assert p1_calls and all("--normal results/P1/align/P1-N.bam" in ln for ln in p1_calls)
+    assert "results/P2/pgx/pgx.json" not in out and "results/P1/pgx/pgx.json" in out

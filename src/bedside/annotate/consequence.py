@@ -51,6 +51,8 @@ class Annotation:
 
     @property
     def impact(self) -> str:
+        if len(self.terms) == 1:
+            return IMPACT[self.terms[0]]
         return min((IMPACT[t] for t in self.terms), key=_IMPACT_RANK.__getitem__)
 
     def csq_field(self) -> str:
@@ -142,12 +144,12 @@ class Locator:
 
     def c_pos(self, g: int) -> str:
         tx = self.tx
-        c = self.cdna(g)
-        if c is not None:
-            return self.c_of_cdna(c)
-        io = self.intron_offset(g)
-        if io is not None:
-            anchor, off = io
+        starts, ends = self.starts, self.ends
+        i = bisect_right(starts, g) - 1
+        if i >= 0 and g <= ends[i]:  # exonic
+            return self.c_of_cdna(self._offs[i] + (g - starts[i] + 1 if self.plus else ends[i] - g + 1))
+        if 0 <= i < len(starts) - 1:  # intronic
+            anchor, off = self.intron_offset(g)  # type: ignore[misc]
             return f"{self.c_of_cdna(anchor)}{'+' if off > 0 else '-'}{abs(off)}"
         # outside the transcript
         five = g < tx.start if tx.strand == "+" else g > tx.end
@@ -187,39 +189,66 @@ _DONOR = frozenset({"splice_donor_variant"})
 _ACCEPTOR = frozenset({"splice_acceptor_variant"})
 
 
+_SHIFT_MAX = 2000  # bases searched for the 3' shift of an indel
+_SHIFT_PROBE = 64  # a first, small window; the full one is fetched only when the shift reaches its edge
+
+
 def _shift3(fasta, chrom: str, start: int, ref: str, alt: str, strand: str) -> tuple[int, str, str]:
-    """Shift a pure insertion/deletion (trimmed, 1-based start) to its most 3' position on the transcript."""
+    """Shift a pure insertion/deletion (trimmed, 1-based start) to its most 3' position on the transcript
+    (at most 2000 bases)."""
     if ref and alt:
         return start, ref, alt
+    res = _shift3_window(fasta, chrom, start, ref, alt, strand, _SHIFT_PROBE)
+    if res is None:
+        res = _shift3_window(fasta, chrom, start, ref, alt, strand, _SHIFT_MAX)
+        assert res is not None
+    return res
+
+
+def _shift3_window(fasta, chrom: str, start: int, ref: str, alt: str, strand: str,
+                   span: int) -> tuple[int, str, str] | None:
+    """:func:`_shift3` over a window of ``span`` bases; None when the shift ran to the end of a window
+    shorter than the full search (the caller retries with the full window, so the result is the same)."""
     seq = ref or alt
     n = len(seq)
+    full = span >= _SHIFT_MAX
     if strand == "+":
-        window = fasta.fetch(chrom, start - 1, start - 1 + n + 2000).upper() if ref else \
-            fasta.fetch(chrom, start - 1, start - 1 + 2000).upper()
+        window = fasta.fetch(chrom, start - 1, start - 1 + n + span).upper() if ref else \
+            fasta.fetch(chrom, start - 1, start - 1 + span).upper()
+        short = not full and len(window) == (n + span if ref else span)  # else: the contig ends inside
         k = 0
         if ref:  # deletion of window[0:n]; shift while next base equals first deleted base
             while n + k < len(window) and window[k] == window[n + k]:
                 k += 1
+            if short and n + k >= len(window):
+                return None
             return start + k, window[k:k + n], ""
         s = seq
         while k < len(window) and window[k] == s[0]:
             s = s[1:] + s[0]
             k += 1
+        if short and k >= len(window):
+            return None
         return start + k, "", s
     # minus strand: shift towards lower genomic coordinates
-    lo = max(0, start - 1 - 2000)
+    lo = max(0, start - 1 - span)
+    short = not full and lo > 0 and lo > start - 1 - _SHIFT_MAX
     if ref:
         window = fasta.fetch(chrom, lo, start - 1 + n).upper()
         end = len(window)  # window[end-n:end] is the deletion
         k = 0
         while end - n - k - 1 >= 0 and window[end - k - 1] == window[end - n - k - 1]:
             k += 1
+        if short and end - n - k - 1 < 0:
+            return None
         return start - k, window[end - n - k:end - k], ""
     window = fasta.fetch(chrom, lo, start - 1).upper()
     s, k = seq, 0
     while k < len(window) and window[len(window) - 1 - k] == s[-1]:
         s = s[-1] + s[:-1]
         k += 1
+    if short and k >= len(window):
+        return None
     return start - k, "", s
 
 
@@ -358,7 +387,12 @@ class TranscriptAnnotator:
             # insertion exactly at a transcript end (one flank outside): up/downstream by side
             five = (g_lo < tx.start + 1) == (tx.strand == "+")
             terms.add("upstream_gene_variant" if five else "downstream_gene_variant")
-        ordered = [t for t in ORDER if t in terms]
+        if len(terms) == 1:
+            ordered = list(terms)
+            if ordered[0] not in IMPACT:
+                ordered = []
+        else:
+            ordered = [t for t in ORDER if t in terms]
         if "intron_variant" in ordered and len(ordered) > 1 and (
                 "splice_donor_variant" in ordered or "splice_acceptor_variant" in ordered):
             ordered.remove("intron_variant")

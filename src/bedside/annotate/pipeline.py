@@ -313,7 +313,9 @@ def _annotate_batch(batch: list[str], index: TranscriptIndex) -> int:
     every transcript's span are left as they are)."""
     bins_by_chrom = index.bins
     added = 0
-    for k, line in enumerate(batch):
+    k = -1
+    for line in batch:
+        k += 1
         f = line.split("\t", 8)
         bins = bins_by_chrom.get(f[0])
         if not bins:
@@ -322,29 +324,38 @@ def _annotate_batch(batch: list[str], index: TranscriptIndex) -> int:
         cands = bins.get(pos >> 16)
         if not cands:
             continue
-        ref, alt = f[3], f[4]
-        snv = len(ref) == 1 and len(alt) == 1 and alt in "ACGT"
-        end = pos + len(ref) - 1
+        ref = f[3]
+        alt = f[4]
         csq = []
-        for lo, hi, ann, fast in cands:
-            if lo > end or pos > hi:
-                continue
-            c = fast.csq(pos, ref, alt) if snv else None
-            if c is None:
+        if len(ref) == 1 and len(alt) == 1 and alt in "ACGT":  # SNV: the precomputed fast path first
+            for lo, hi, ann, fast in cands:
+                if lo <= pos <= hi:
+                    c = fast.csq(pos, ref, alt)
+                    if c is None:
+                        a = ann.annotate(pos, ref, alt)
+                        if a is None:
+                            continue
+                        c = a.csq_field()
+                    csq.append(c)
+        else:
+            end = pos + len(ref) - 1
+            for lo, hi, ann, _ in cands:
+                if lo > end or pos > hi:
+                    continue
                 if alt.startswith("<") or alt in ("*", ".") or "," in alt:
                     continue
                 a = ann.annotate(pos, ref, alt)
                 if a is None:
                     continue
-                c = a.csq_field()
-            csq.append(c)
+                csq.append(a.csq_field())
         if not csq:
             continue
         info = f[7]
-        nl = ""
-        if len(f) == 8:  # sites-only VCF: the INFO column carries the newline
-            info, nl = info.rstrip("\n"), "\n"
-        f[7] = ("" if info == "." else info + ";") + "BEDSIDE_CSQ=" + ",".join(csq) + nl
+        if len(f) == 9:
+            f[7] = ("BEDSIDE_CSQ=" if info == "." else info + ";BEDSIDE_CSQ=") + ",".join(csq)
+        else:  # sites-only VCF: the INFO column carries the newline
+            info = info.rstrip("\n")
+            f[7] = ("BEDSIDE_CSQ=" if info == "." else info + ";BEDSIDE_CSQ=") + ",".join(csq) + "\n"
         batch[k] = "\t".join(f)
         added += 1
     return added
