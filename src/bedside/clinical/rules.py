@@ -99,14 +99,14 @@ def _eval_rule(rule: dict, ctx: PatientContext, in_play: set[str], unknown: list
             return _result(rule, "not_evaluated", "smoking status not recorded", vocab)
         if ctx.smoking_status in rule["smoking"]:
             py = f", {ctx.pack_years:g} pack-years" if ctx.pack_years is not None else ""
-            return _result(rule, "fired", f"{ctx.smoking_status} smoker{py} on {drug}", vocab, rule["action"])
+            return _result(rule, "fired", f"{ctx.smoking_status} smoker{py}, with {drug}", vocab, rule["action"])
         return _result(rule, "not_fired", f"smoking status {ctx.smoking_status}", vocab)
     if "diet_item" in rule:
         item = rule["diet_item"]
         if "diet not recorded" in ctx.not_evaluated:
             return _result(rule, "not_evaluated", "diet not recorded", vocab)
         if any(item in d for d in ctx.diet):
-            return _result(rule, "fired", f"diet includes {item} while on {drug}", vocab, rule["action"])
+            return _result(rule, "fired", f"diet includes {item}, with {drug}", vocab, rule["action"])
         return _result(rule, "not_fired", f"{item} not in recorded diet", vocab)
     lab = rule["lab"]
     value = next((x for x in ctx.labs if x.name == lab["name"]), None)
@@ -203,9 +203,13 @@ def evaluate(context: PatientContext, therapies: list[str], diplotypes: list[Dip
                     reason=f"therapy {part!r} is not in the drug vocabulary; no interaction, lifestyle, "
                            f"organ-function or gene-drug rule could be checked for it",
                     citations=[]))
+    taking = set(context.medications)
     for rule in rules:
         if rule["drug"] in in_play:
-            results.append(_eval_rule(rule, context, in_play, unknown, vocab))
+            res = _eval_rule(rule, context, in_play, unknown, vocab)
+            role = "current medication" if rule["drug"] in taking else "recommended option"
+            res.reason = f"{res.reason} [{rule['drug']}: {role}]"
+            results.append(res)
     for drug in sorted(in_play):
         r = _gene_drug(drug, diplotypes, recommendations, guidelines_dir)
         if r is not None:
