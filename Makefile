@@ -49,7 +49,7 @@ test: install
 test-fast: install
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/pytest -ra -m "not e2e and not slow"
 
-lint: install
+lint: install demo-data
 	$(BIN)/snakemake --lint --snakefile workflow/Snakefile
 	$(BIN)/snakefmt --check workflow/
 	$(BIN)/ruff check src tests benchmarks
