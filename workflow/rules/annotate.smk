@@ -2,6 +2,34 @@
 # interpret pharmacogenes.
 
 
+rule annotation_resources:
+    input:
+        unpack(lambda wc: annotation_resource_inputs()),
+        ref=REF,
+        fai=FAI,
+    output:
+        "resources/annotate-cache/prepared.txt",
+    log:
+        "logs/ref/annotation_resources.log",
+    benchmark:
+        "benchmarks/ref/annotation_resources.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        args=lambda wc, input: " ".join(
+            f"--{key} {input[key]}"
+            for key in ("population", "clinvar")
+            if key in input.keys()
+        ),
+    shell:
+        "bedside annotate --prepare-only --fasta {input.ref} {params.args} "
+        "--cache-dir resources/annotate-cache --out {output} 2> {log}"
+
+
 rule annotate:
     input:
         unpack(annotate_inputs),

@@ -225,20 +225,31 @@ def annotate_inputs(wc):
         inputs["vcf"] = f"results/{wc.patient}/somatic/{wc.patient}.vcf.gz"
     else:
         inputs["vcf"] = f"results/{wc.patient}/germline/{normal_of(wc.patient)}.vcf.gz"
-    for key in ("population", "clinvar"):
-        if cfg("resources", key):
-            inputs[key] = resource_vcf(key)
+    inputs.update(annotation_resource_inputs())
+    if inputs.keys() & {"population", "clinvar"}:
+        inputs["prepared"] = "resources/annotate-cache/prepared.txt"
     if cfg("reference", "transcripts"):
         inputs["transcripts"] = cfg("reference", "transcripts")
     return inputs
 
 
+def annotation_resource_inputs():
+    return {
+        key: resource_vcf(key)
+        for key in ("population", "clinvar")
+        if cfg("resources", key)
+    }
+
+
 def annotate_args(wc, input):
-    return " ".join(
+    args = [
         f"--{key} {input[key]}"
         for key in ("population", "clinvar", "transcripts")
         if key in input.keys()
-    )
+    ]
+    if "prepared" in input.keys():
+        args.append("--cache-dir resources/annotate-cache")
+    return " ".join(args)
 
 
 def case_inputs(wc):

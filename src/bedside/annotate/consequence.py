@@ -262,6 +262,8 @@ def describe_protein(p_ref: str, q_alt: str, frameshift: bool) -> tuple[str, str
     ``p_ref`` ends with '*'; ``q_alt`` is translated until its first stop (with '*' when one was found)."""
     n = min(len(p_ref), len(q_alt))
     i = 0
+    while i + 64 <= n and p_ref[i:i + 64] == q_alt[i:i + 64]:  # skip the shared prefix in slices
+        i += 64
     while i < n and p_ref[i] == q_alt[i]:
         i += 1
     if i == len(p_ref) == len(q_alt):

@@ -5,9 +5,13 @@ left-aligns indels; the population and ClinVar VCFs are normalised the same way 
 represented indel still matches) and turned into tabix-indexed allele tables that ``bcftools annotate``
 joins on CHROM, POS, REF and ALT. The Python pass streams the VCF text once, looks transcripts up in a
 binned interval index and adds BEDSIDE_CSQ (and CLNSTARS is computed while building the ClinVar table).
-Speed notes (benchmarks/annotate_speed.py): both resources go into one table (one join instead of two),
-records outside every transcript span are passed through after reading CHROM/POS only, the consequence
-pass runs in worker processes on ~1 MB chunks, and the output is bgzipped at level 1.
+Speed notes (benchmarks/annotate_speed.py, figures in benchmarks/README.md): both resources go into one
+table (one join instead of two), cached across runs under a key of the source files (resource_cache_dir);
+the transcript models load while bcftools already runs; the consequence pass runs in forked worker
+processes on ~1 MB chunks that arrive over their own pipes and whose results go straight to bgzip in order
+(a token passed round the workers), with a NumPy pre-filter per chunk so only lines overlapping a
+transcript span are split in Python; the output is bgzipped at level 1 and indexed by `bcftools index
+--tbi` (the same .tbi as tabix, decompressing on a second thread).
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ log = logging.getLogger(__name__)
 # bgzip level of the annotated VCF: level 1 compresses ~4x faster than the default (6) for a file ~20% larger;
 # one thread, since the other stages already keep the cores busy (extra threads only add CPU)
 BGZIP_LEVEL = 1
+
+# bytes of whole VCF lines handed to the consequence pass (one worker task) at a time
+CHUNK_BYTES = 1 << 20
 
 # ClinVar review status -> gold stars (https://www.ncbi.nlm.nih.gov/clinvar/docs/review_status/)
 REVIEW_STARS = {
@@ -98,6 +105,16 @@ class TranscriptIndex:
             item = (ann.lo, ann.hi, ann, FastSNV(ann))
             for b in range(max(ann.lo, 1) >> 16, (ann.hi >> 16) + 1):
                 self.bins[tx.chrom][b].append(item)
+        # 4 kb bins for single-base lookups (SNVs): fine bin f holds, in coarse-bin order, the items of coarse
+        # bin f >> 4 whose span reaches into f, so a lookup sees the same candidates, minus ones that cannot match
+        self.fine: dict[str, dict[int, list[tuple[int, int, TranscriptAnnotator, FastSNV]]]] = {}
+        for chrom, bins in self.bins.items():
+            fine: dict[int, list[tuple[int, int, TranscriptAnnotator, FastSNV]]] = defaultdict(list)
+            for b in sorted(bins):
+                for item in bins[b]:
+                    for f in range(max(b << 4, item[0] >> 12), min((b << 4) + 15, item[1] >> 12) + 1):
+                        fine[f].append(item)
+            self.fine[chrom] = dict(fine)
         # per contig: the union of all annotation spans as sorted, disjoint [lo, hi] arrays (chunk pre-filter)
         self.spans: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         for chrom, bins in self.bins.items():
@@ -213,32 +230,80 @@ def resource_table(population: Path | None, clinvar: Path | None, fasta: Path, w
     key = hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()[:32]
     d = cache_dir / key
     tab, hdr, meta = d / "resources.tab.gz", d / "resources.hdr", d / "key.json"
-    try:
-        if meta.exists() and tab.exists() and hdr.exists() and Path(str(tab) + ".tbi").exists():
-            doc = json.loads(meta.read_text())
-            if doc.get("key") == key_doc:
-                log.info("population/ClinVar allele table from cache %s", d)
-                return tab, hdr, doc["columns"]
-    except (OSError, ValueError, KeyError):
-        pass
+
+    def cached() -> tuple[Path, Path, str] | None:
+        try:
+            if meta.exists() and tab.exists() and hdr.exists() and Path(str(tab) + ".tbi").exists():
+                doc = json.loads(meta.read_text())
+                if doc.get("key") == key_doc:
+                    log.info("population/ClinVar allele table from cache %s", d)
+                    return tab, hdr, doc["columns"]
+        except (OSError, ValueError, KeyError):
+            pass
+        return None
+
+    hit = cached()
+    if hit is not None:
+        return hit
     try:
         d.mkdir(parents=True, exist_ok=True)
-        build = Path(tempfile.mkdtemp(prefix=".build-", dir=d))
+        lock = open(d / ".lock", "a+")  # noqa: SIM115 (closed below)
     except OSError as exc:
         log.warning("resource cache %s not writable (%s); building the allele table for this run only", d, exc)
         return _resource_table(population, clinvar, fasta, workdir)
-    try:
-        btab, bhdr, cols = _resource_table(population, clinvar, fasta, build)
-        # the index first, the key file last: a reader only trusts a table whose key file exists
-        os.replace(str(btab) + ".tbi", str(tab) + ".tbi")
-        os.replace(btab, tab)
-        os.replace(bhdr, hdr)
-        (build / "key.json").write_text(json.dumps({"key": key_doc, "columns": cols}, sort_keys=True))
-        os.replace(build / "key.json", meta)
-    finally:
-        shutil.rmtree(build, ignore_errors=True)
+    with lock:
+        try:  # concurrent runs (a workflow's parallel jobs) wait for one build instead of each building
+            import fcntl
+
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        except (ImportError, OSError):
+            pass
+        hit = cached()
+        if hit is not None:
+            return hit
+        try:
+            build = Path(tempfile.mkdtemp(prefix=".build-", dir=d))
+        except OSError as exc:
+            log.warning("resource cache %s not writable (%s); building the allele table for this run only", d,
+                        exc)
+            return _resource_table(population, clinvar, fasta, workdir)
+        try:
+            btab, bhdr, cols = _resource_table(population, clinvar, fasta, build)
+            try:
+                # the index first, the key file last: a reader only trusts a table whose key file exists
+                os.replace(str(btab) + ".tbi", str(tab) + ".tbi")
+                os.replace(btab, tab)
+                os.replace(bhdr, hdr)
+                (build / "key.json").write_text(json.dumps({"key": key_doc, "columns": cols}, sort_keys=True))
+                os.replace(build / "key.json", meta)
+            except OSError as exc:
+                log.warning("could not store the allele table in cache %s (%s); using it for this run only", d,
+                            exc)
+                return _resource_table(population, clinvar, fasta, workdir)
+        finally:
+            shutil.rmtree(build, ignore_errors=True)
     _prune_cache(cache_dir, keep=d)
     return tab, hdr, cols
+
+
+def prepare_resources(fasta: str | Path, population: str | Path | None = None, clinvar: str | Path | None = None,
+                      cache_dir: str | Path | None = None) -> Path:
+    """Build (or find) the cached population/ClinVar allele table that :func:`annotate_vcf` will reuse, e.g.
+    once before a workflow annotates many VCFs; returns the table's path. ``cache_dir`` defaults to
+    :func:`resource_cache_dir`."""
+    fasta = Path(fasta)
+    _check_fasta(fasta)
+    where = Path(cache_dir) if cache_dir is not None else resource_cache_dir()
+    if where is None:
+        raise InputError("the resource cache is disabled (BEDSIDE_CACHE_DIR=off); nothing to prepare")
+    if population is None and clinvar is None:
+        raise InputError("prepare_resources needs a population and/or a ClinVar VCF")
+    with tempfile.TemporaryDirectory(prefix="bedside-resources-") as tmp:
+        tab, _, _ = resource_table(Path(population) if population else None, Path(clinvar) if clinvar else None,
+                                   fasta, Path(tmp), where)
+        if Path(tmp) in tab.parents:
+            raise InputError("could not write the resource cache (see the warning above)", path=where)
+    return tab
 
 
 def _prune_cache(cache_dir: Path, keep: Path) -> None:
@@ -312,6 +377,7 @@ def _annotate_batch(batch: list[str], index: TranscriptIndex) -> int:
     """Add BEDSIDE_CSQ in place to a list of VCF record lines; returns how many got one (records outside
     every transcript's span are left as they are)."""
     bins_by_chrom = index.bins
+    fine_by_chrom = index.fine
     added = 0
     k = -1
     for line in batch:
@@ -321,13 +387,13 @@ def _annotate_batch(batch: list[str], index: TranscriptIndex) -> int:
         if not bins:
             continue
         pos = int(f[1])
-        cands = bins.get(pos >> 16)
-        if not cands:
-            continue
         ref = f[3]
         alt = f[4]
         csq = []
         if len(ref) == 1 and len(alt) == 1 and alt in "ACGT":  # SNV: the precomputed fast path first
+            cands = fine_by_chrom[f[0]].get(pos >> 12)
+            if not cands:
+                continue
             for lo, hi, ann, fast in cands:
                 if lo <= pos <= hi:
                     c = fast.csq(pos, ref, alt)
@@ -338,6 +404,9 @@ def _annotate_batch(batch: list[str], index: TranscriptIndex) -> int:
                         c = a.csq_field()
                     csq.append(c)
         else:
+            cands = bins.get(pos >> 16)
+            if not cands:
+                continue
             end = pos + len(ref) - 1
             for lo, hi, ann, _ in cands:
                 if lo > end or pos > hi:
@@ -494,6 +563,24 @@ def _worker_loop(index: TranscriptIndex, fasta: str, inp: int, out: int, turn_in
         raise
 
 
+def _grow_pipe(fd: int, size: int = 1 << 21) -> None:
+    """Enlarge a pipe's buffer (Linux F_SETPIPE_SZ; capped by /proc/sys/fs/pipe-max-size) so the next chunk
+    can be queued for a busy worker; elsewhere, or when refused, the default buffer is kept."""
+    try:
+        import fcntl
+
+        setsz = getattr(fcntl, "F_SETPIPE_SZ", 1031 if os.uname().sysname == "Linux" else None)
+        if setsz is None:
+            return
+        try:
+            fcntl.fcntl(fd, setsz, size)
+        except OSError:
+            with open("/proc/sys/fs/pipe-max-size") as fh:
+                fcntl.fcntl(fd, setsz, min(size, int(fh.read())))
+    except (OSError, ValueError, ImportError, AttributeError):
+        pass
+
+
 def _annotate_parallel(chunks: Iterable[bytes], dst_fd: int, index: TranscriptIndex, workers: int,
                        fasta: Path) -> tuple[int, int]:
     """Chunk ``i`` goes to forked worker ``i % workers`` over its own pipe (length-prefixed raw bytes, no
@@ -525,6 +612,7 @@ def _annotate_parallel(chunks: Iterable[bytes], dst_fd: int, index: TranscriptIn
                     os._exit(code)
             os.close(r_in)
             os.close(w_rep)
+            _grow_pipe(w_in)
             ins.append(w_in)
             reports.append(r_rep)
             pids.append(pid)
@@ -536,7 +624,13 @@ def _annotate_parallel(chunks: Iterable[bytes], dst_fd: int, index: TranscriptIn
     try:
         for i, chunk in enumerate(chunks):
             try:
-                _write_all(ins[i % workers], len(chunk).to_bytes(8, "little") + chunk)
+                fd = ins[i % workers]
+                head = len(chunk).to_bytes(8, "little")
+                sent = os.writev(fd, [head, chunk])  # a pipe write may be partial: send the rest
+                if sent < len(head):
+                    _write_all(fd, head[sent:])
+                    sent = len(head)
+                _write_all(fd, memoryview(chunk)[sent - len(head):])
             except BrokenPipeError:
                 broken = True
                 break
@@ -601,7 +695,7 @@ def _annotate_stream(src: BinaryIO, dst: BinaryIO, index: TranscriptIndex, *, wo
         header.append(line)
     dst.write(b"".join(header))
     n = a = 0
-    chunks = _byte_chunks(src, b"")
+    chunks = _byte_chunks(src, b"", CHUNK_BYTES)
     head = list(itertools.islice(chunks, 2))
     chunks = itertools.chain(head, chunks)
     # worker processes only pay off beyond one chunk; a daemonic process (itself a pool worker) cannot fork any
@@ -636,7 +730,7 @@ def annotate_vcf(vcf: str | Path, fasta: str | Path, gff3: str | Path, out: str 
     if not vcf.exists():
         raise InputError("input VCF not found", path=vcf)
     _check_fasta(fasta)
-    for tool in ("bcftools", "bgzip", "tabix"):
+    for tool in ("bcftools", "bgzip"):
         if shutil.which(tool) is None:
             raise ToolError(f"required tool '{tool}' is not on PATH")
     stats = {"records": 0, "annotated": 0}
@@ -658,6 +752,7 @@ def annotate_vcf(vcf: str | Path, fasta: str | Path, gff3: str | Path, out: str 
                 if prev is not None:
                     prev.close()
                 prev = p.stdout
+                _grow_pipe(prev.fileno())
                 procs.append(p)
             assert prev is not None
             try:
@@ -677,6 +772,7 @@ def annotate_vcf(vcf: str | Path, fasta: str | Path, gff3: str | Path, out: str 
                     bg = subprocess.Popen(["bgzip", "-l", str(BGZIP_LEVEL), "-c"],
                                           stdin=subprocess.PIPE, stdout=outfh, stderr=errs[-1], bufsize=1 << 20)
                     assert bg.stdin is not None
+                    _grow_pipe(bg.stdin.fileno())
                     try:
                         n, a = _annotate_stream(prev, bg.stdin, index, workers=threads, fasta=fasta)
                     finally:
@@ -691,7 +787,8 @@ def annotate_vcf(vcf: str | Path, fasta: str | Path, gff3: str | Path, out: str 
                         raise ToolError(f"{' '.join(cmds[i][:2])} failed (exit {rc}) on {vcf}: {msg}")
                 if rc_bg != 0:
                     raise ToolError("bgzip failed while writing the annotated VCF")
-                run_tool(["tabix", "-f", "-p", "vcf", tmp_out])
+                # the same .tbi as `tabix -p vcf` (byte-identical), decompressing on a second thread
+                run_tool(["bcftools", "index", "-f", "--tbi", "--threads", "2", tmp_out])
                 tbi_tmp = Path(str(tmp_out) + ".tbi")
             Path(str(tbi_tmp)).replace(str(out) + ".tbi")
         finally:
