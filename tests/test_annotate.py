@@ -232,6 +232,16 @@ def test_annotate_command_end_to_end(tmp_path, fasta):
     out = tmp_path / "out" / "ann.vcf.gz"
     assert main(["annotate", "--vcf", str(inp), "--fasta", str(FA), "--gff3", str(GFF), "--population", str(pop),
                  "--clinvar", str(clin), "--out", str(out)]) == 0
+    # the same through a prepared resource cache (as the workflow runs it) and without any cache
+    cache = tmp_path / "cache"
+    assert main(["annotate", "--prepare-only", "--fasta", str(FA), "--population", str(pop),
+                 "--clinvar", str(clin), "--cache-dir", str(cache)]) == 0
+    for extra, name in ((["--cache-dir", str(cache)], "cached"), (["--no-cache"], "nocache")):
+        alt_out = tmp_path / f"{name}.vcf.gz"
+        assert main(["annotate", "--vcf", str(inp), "--fasta", str(FA), "--gff3", str(GFF), "--population",
+                     str(pop), "--clinvar", str(clin), "--out", str(alt_out), *extra]) == 0
+        body = [ln for ln in gzip.open(alt_out, "rt") if not ln.startswith("#")]
+        assert body == [ln for ln in gzip.open(out, "rt") if not ln.startswith("#")]
     assert Path(str(out) + ".tbi").exists()
     with gzip.open(out, "rt") as fh:
         text = fh.read()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from bedside.annotate import annotate_vcf
 from bedside.annotate.pipeline import prepare_resources
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
     missing = [f"--{k}" for k in ("vcf", "gff3", "out") if not getattr(args, k)]
     if missing:
         raise InputError(f"missing {', '.join(missing)} (only --prepare-only runs without them)")
-    cache = False if args.no_cache else (args.cache_dir or True)
+    cache = False if args.no_cache else (Path(args.cache_dir) if args.cache_dir else True)
     stats = annotate_vcf(args.vcf, args.fasta, args.gff3, args.out, population=args.population,
                          clinvar=args.clinvar, transcripts=args.transcripts, threads=args.threads,
                          cache=cache)
