@@ -143,3 +143,22 @@ def test_patient_without_normal_runs_tumor_only(project: Path) -> None:
     assert p2_calls and all("--tumor-only" in ln and "--normal" not in ln for ln in p2_calls)
     assert p1_calls and all("--normal results/P1/align/P1-N.bam" in ln for ln in p1_calls)
     assert "results/P2/pgx/pgx.json" not in out and "results/P1/pgx/pgx.json" in out
+
+
+def test_omop_extract_patients_checked_before_any_job(project: Path) -> None:
+    """With clinical.omop the sample sheet's patients must be OMOP person_ids, checked at parse time."""
+    omop = project / "omop"
+    shutil.copytree(REPO / "tests/data/clinical/omop", omop)
+    cfg = yaml.safe_load((project / "config.yaml").read_text())
+    cfg["clinical"] = {"omop": "omop"}
+    (project / "config.yaml").write_text(yaml.safe_dump(cfg))
+    res = _snakemake(project, "-n")
+    assert res.returncode != 0
+    assert "patient 'P1' of sample 'P1-T' is absent from the clinical table omop" in res.stderr
+    # rename the sheet's patients to the extract's person_ids: now the plan goes through
+    for name in ("samples.tsv", "units.tsv"):
+        text = (project / name).read_text()
+        (project / name).write_text(text.replace("\tP1\t", "\t101\t").replace("\tP2\t", "\t102\t"))
+    res = _snakemake(project, "-n", "-p", "results/101/clinical/context.json")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "bedside clinical --omop omop --patient 101" in res.stdout + res.stderr

@@ -25,6 +25,14 @@ try:
             bsheets.clinical_patient_ids(config["clinical"]["table"]),
             config["clinical"]["table"],
         )
+    elif config.get("clinical", {}).get("omop"):
+        from bedside.clinical import load_omop
+
+        bsheets.check_patients_in_clinical(
+            SHEET,
+            dict.fromkeys(load_omop(config["clinical"]["omop"]), 0),
+            config["clinical"]["omop"],
+        )
     CHUNKS = {
         r.name: r
         for r in bregions.chunks(
