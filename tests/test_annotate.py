@@ -377,3 +377,40 @@ def test_worker_processes_give_identical_output(tmp_path):
         outs.append(body)
     assert outs[0] == outs[1]
     assert outs[0].count("\n") >= 60_000 and "BEDSIDE_CSQ=" in outs[0]
+
+
+def test_vectorised_snv_path_matches_single_record_path(ann, fasta):
+    """FastSNV.csq_many (NumPy, per chunk) gives exactly FastSNV.csq for every SNV it annotates, and hands
+    back the rest: all three alternative bases at every position of both fixture genes' spans."""
+    import numpy as np
+
+    from bedside.annotate.consequence import FastSNV
+
+    bases = "TCAG"  # the 0-3 codes csq_many takes (genetic-code order)
+    code = {b: i for i, b in enumerate(bases)}
+    vectorised = 0
+    for ta in ann.values():
+        fast = FastSNV(ta)
+        positions, refs, alts = [], [], []
+        for pos in range(max(1, ta.lo), min(20000, ta.hi) + 1):
+            r = base(fasta, pos).upper()
+            if r not in code:
+                continue
+            for a in "ACGT":
+                if a != r:
+                    positions.append(pos)
+                    refs.append(code[r])
+                    alts.append(code[a])
+        pos_a = np.array(positions, dtype=np.int64)
+        ref_a = np.array(refs, dtype=np.uint8)
+        alt_a = np.array(alts, dtype=np.uint8)
+        groups, fallback = fast.csq_many(pos_a, ref_a, alt_a)
+        seen = set()
+        for idx, strings in groups:
+            for i, s in zip(idx.tolist(), strings, strict=True):
+                assert s == fast.csq(positions[i], bases[refs[i]], bases[alts[i]]), positions[i]
+                seen.add(i)
+                vectorised += 1
+        assert seen.isdisjoint(set(np.asarray(fallback).tolist()))
+        assert len(seen) + len(set(np.asarray(fallback).tolist())) == len(positions)
+    assert vectorised > 10000

@@ -15,7 +15,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 
-from bedside.annotate.hgvs import AA3, CODON_TABLE, translate
+import numpy as np
+
+from bedside.annotate.hgvs import _AAS, AA3, CODON_TABLE, translate
 from bedside.annotate.transcripts import Transcript, revcomp
 
 UPSTREAM = 5000  # bp 5' of the transcript reported as upstream_gene_variant (VEP default)
@@ -526,6 +528,16 @@ class TranscriptAnnotator:
 _COMP1 = {"A": "T", "C": "G", "G": "C", "T": "A", "N": "N"}
 _ACGT1 = frozenset("ACGT")
 
+# vectorised SNV path (FastSNV.csq_many): bases as 0-3 in the genetic-code order T, C, A, G (255: other symbol)
+_TCAG = np.full(256, 255, dtype=np.uint8)
+for _i, _b in enumerate(b"TCAG"):
+    _TCAG[_b] = _i
+_COMP4 = np.array([2, 3, 0, 1], dtype=np.uint8)  # T<->A, C<->G on the 0-3 codes
+_PAIR = [f"{x}>{y}" for x in "TCAG" for y in "TCAG"]  # index 4 * ref + alt
+_AA_CODE = np.frombuffer(_AAS.encode(), dtype=np.uint8)  # amino acid (1-letter byte) of codon code 16a+4b+c
+_AA3_OF = [AA3[x] for x in _AAS] + ["="]  # 3-letter code of codon code; 64: '=' (synonymous)
+_SIGN = ["-", "+"]
+
 
 class FastSNV:
     """Precomputed arrays for the common case (a single-base substitution) on one transcript.
@@ -557,6 +569,162 @@ class FastSNV:
         self.length = tx.length
         self.prefix = f"{tx.gene}|{tx.id}|"
         self.cp = "c." if tx.coding else "n."
+        self._vec_init()
+
+    def _vec_init(self) -> None:
+        """Arrays and string parts for :meth:`csq_many`."""
+        self.a_starts = np.array(self.starts, dtype=np.int64)
+        self.a_ends = np.array(self.ends, dtype=np.int64)
+        self.a_offs = np.array(self.offs, dtype=np.int64)
+        self.a_seq = _TCAG[np.frombuffer(self._seq.encode("ascii", "replace"), dtype=np.uint8)] \
+            if self._seq is not None else None
+        pre, cp = self.prefix, self.cp
+        # plain heads (then number, ref>alt, tail): 0 upstream, 1 downstream, 2/3 non-coding exon, 4/5 5' UTR,
+        # 6/7 3' UTR (odd: with splice_region_variant)
+        down = "*" if self.coding else "+"
+        heads = [(f"{pre}upstream_gene_variant|{cp}-", "||MODIFIER|"),
+                 (f"{pre}downstream_gene_variant|{cp}{down}", "||MODIFIER|")]
+        for t, c in (("non_coding_transcript_exon_variant", ""), ("5_prime_UTR_variant", "-"),
+                     ("3_prime_UTR_variant", "*")):
+            heads += [(f"{pre}{t}|{cp}{c}", "||MODIFIER|"), (f"{pre}splice_region_variant&{t}|{cp}{c}", "||LOW|")]
+        self.v_head = [h for h, _ in heads]
+        self.v_tail = [t for _, t in heads]
+        # intronic heads 3 * term + c. prefix of the anchor; term 0 donor, 1 acceptor, 2 splice region, 3 intron
+        iterms = [("splice_donor_variant", "||HIGH|"), ("splice_acceptor_variant", "||HIGH|"),
+                  ("splice_region_variant&intron_variant", "||LOW|"), ("intron_variant", "||MODIFIER|")]
+        self.i_head = [f"{pre}{t}|{cp}{c}" for t, _ in iterms for c in ("", "-", "*")]
+        self.i_tail = [tail for _, tail in iterms for _c in range(3)]
+        # coding heads 2 * class + splice region; class 0 synonymous, 1 stop retained, 2 start retained, 3 missense
+        self.k_head, self.k_tail = [], []
+        for t in ("synonymous_variant", "stop_retained_variant", "start_retained_variant", "missense_variant"):
+            for sr in (False, True):
+                terms = [x for x in ORDER if x == t or (sr and x == "splice_region_variant")]
+                imp = min((IMPACT[x] for x in terms), key=_IMPACT_RANK.__getitem__)
+                self.k_head.append(f"{pre}{'&'.join(terms)}|{cp}")
+                self.k_tail.append(f"|{imp}|")
+
+    def csq_many(self, pos: np.ndarray, ref: np.ndarray, alt: np.ndarray) -> tuple[
+            list[tuple[np.ndarray, list[str]]], np.ndarray]:
+        """Vectorised :meth:`csq` for SNVs inside this transcript's annotation span: ``pos`` (int64) and the
+        VCF REF/ALT bases as 0-3 codes (:data:`_TCAG` order; every one A/C/G/T). Returns groups of (indices
+        into the input, BEDSIDE_CSQ strings) and the indices this path leaves to :meth:`csq` (ref == alt,
+        stop gained/lost, start lost, a codon with another symbol, a CDS beyond an in-frame stop), which
+        give exactly what :meth:`csq` gives for them."""
+        if not self.plus:
+            ref, alt = _COMP4[ref], _COMP4[alt]
+        key = (ref.astype(np.int64) << 2) | alt
+        pair = _PAIR
+        groups: list[tuple[np.ndarray, list[str]]] = []
+        fb = [np.flatnonzero(ref == alt)]
+        ok = ref != alt
+        plus = self.plus
+        head, tail = self.v_head, self.v_tail
+
+        def plain(sel: np.ndarray, h: np.ndarray, num: np.ndarray) -> None:
+            if len(sel):
+                groups.append((sel, [f"{head[a]}{b}{pair[c]}{tail[a]}" for a, b, c in
+                                     zip(h.tolist(), num.tolist(), key[sel].tolist())]))
+
+        # outside the transcript: upstream / downstream
+        up_g, dn_g = pos < self.tstart, pos > self.tend
+        out = np.flatnonzero(ok & (up_g | dn_g))
+        if len(out):
+            p = pos[out]
+            d = np.where(p < self.tstart, self.tstart - p, p - self.tend)
+            five = (p < self.tstart) == plus
+            far = (self.length - self.ce) + d if self.coding else d
+            plain(out, np.where(five, 0, 1), np.where(five, (self.cs - 1 if self.coding else 0) + d, far))
+        inside = ok & ~up_g & ~dn_g
+        i = np.searchsorted(self.a_starts, pos, side="right") - 1
+        ic = np.clip(i, 0, self.n - 1)
+        s, e = self.a_starts[ic], self.a_ends[ic]
+        exonic = inside & (i >= 0) & (pos <= e)
+        intronic = inside & (i >= 0) & (i < self.n - 1) & (pos > e)
+        fb.append(np.flatnonzero(inside & ~exonic & ~intronic))
+        # exonic
+        ex = np.flatnonzero(exonic)
+        if len(ex):
+            p, ie, s_, e_ = pos[ex], i[ex], s[ex], e[ex]
+            cdna = self.a_offs[ie] + (p - s_ + 1 if plus else e_ - p + 1)
+            sr = ((ie > 0) & (p - s_ < 3)) | ((ie < self.n - 1) & (e_ - p < 3))
+            if not self.coding:
+                plain(ex, 2 + sr, cdna)
+            else:
+                utr5, utr3 = cdna < self.cs, cdna > self.ce
+                u = utr5 | utr3
+                if u.any():
+                    plain(ex[u], np.where(utr5[u], 4, 6) + sr[u], np.where(utr5[u], self.cs - cdna[u],
+                                                                           cdna[u] - self.ce))
+                cd = ~u
+                if cd.any():
+                    self._coding_many(ex[cd], cdna[cd], sr[cd], key[ex[cd]], ref[ex[cd]], alt[ex[cd]], groups, fb)
+        # intronic
+        it = np.flatnonzero(intronic)
+        if len(it):
+            p, ii = pos[it], i[it]
+            left_end, right_start = self.a_ends[ii], self.a_starts[ii + 1]
+            dl, dr = p - left_end, right_start - p
+            offs = self.a_offs
+            if plus:
+                near = dl <= dr
+                anchor = np.where(near, offs[ii] + (left_end - self.a_starts[ii] + 1), offs[ii + 1] + 1)
+                off = np.where(near, dl, -dr)
+            else:
+                near = dr <= dl
+                anchor = np.where(near, offs[ii + 1] + (self.a_ends[ii + 1] - right_start + 1), offs[ii] + 1)
+                off = np.where(near, dr, -dl)
+            a = np.abs(off)
+            term = np.where(a <= 2, np.where(off > 0, 0, 1), np.where(a <= 8, 2, 3))
+            if self.coding:
+                pc = np.where(anchor < self.cs, 1, np.where(anchor > self.ce, 2, 0))
+                num = np.where(anchor < self.cs, self.cs - anchor,
+                               np.where(anchor > self.ce, anchor - self.ce, anchor - self.cs + 1))
+            else:
+                pc = np.zeros(len(it), dtype=np.int64)
+                num = anchor
+            ih, itl, sign = self.i_head, self.i_tail, _SIGN
+            groups.append((it, [f"{ih[h]}{b}{sign[g]}{d}{pair[k]}{itl[h]}" for h, b, g, d, k in
+                                zip((3 * term + pc).tolist(), num.tolist(), (off > 0).tolist(), a.tolist(),
+                                    key[it].tolist())]))
+        return groups, np.concatenate(fb)
+
+    def _coding_many(self, sel: np.ndarray, cdna: np.ndarray, sr: np.ndarray, key: np.ndarray, ref: np.ndarray,
+                     alt: np.ndarray, groups: list, fb: list) -> None:
+        """Coding SNVs of :meth:`csq_many` (``ref``/``alt`` in transcript orientation): synonymous, missense,
+        stop- and start-retained changes; the rest to ``fb``."""
+        seq = self.a_seq
+        if seq is None or len(seq) < 3:
+            fb.append(sel)
+            return
+        a0 = cdna - self.cs
+        ci = a0 // 3
+        c0 = (self.cs - 1) + 3 * ci
+        good = (ci < len(self._prot)) & (c0 + 2 < len(seq))
+        c0 = np.where(good, c0, 0)
+        b = seq[c0], seq[c0 + 1], seq[c0 + 2]
+        good &= (b[0] < 4) & (b[1] < 4) & (b[2] < 4)
+        k = a0 - 3 * ci
+        code = (b[0].astype(np.int64) << 4) | (b[1].astype(np.int64) << 2) | b[2]
+        code = np.where(good, code, 0)
+        shift = 2 * (2 - k)
+        new = (code & ~(3 << shift)) | (alt.astype(np.int64) << shift)
+        ra, na = _AA_CODE[code], _AA_CODE[new]
+        same = ra == na
+        stop_r, stop_n = ra == 42, na == 42  # '*'
+        met1 = (ci == 0) & (ra == 77)  # 'M'
+        cls = np.where(same, np.where(stop_r, 1, np.where(met1, 2, 0)), 3)
+        good &= same | (~stop_r & ~stop_n & ~met1)
+        fb.append(sel[~good])
+        g = np.flatnonzero(good)
+        if not len(g):
+            return
+        cls = cls[g]
+        h = 2 * cls + sr[g]
+        nx = np.where(cls == 3, new[g], 64)
+        kh, kt, pair, a3 = self.k_head, self.k_tail, _PAIR, _AA3_OF
+        groups.append((sel[g], [f"{kh[x]}{c}{pair[y]}|p.{a3[r]}{n}{a3[z]}{kt[x]}{n}" for x, c, y, r, z, n in
+                                zip(h.tolist(), (a0[g] + 1).tolist(), key[g].tolist(), code[g].tolist(),
+                                    nx.tolist(), (ci[g] + 1).tolist())]))
 
     def _coding(self, cdna: int, sr: bool, ref: str, alt: str, cp: str, c: str) -> str | None:
         """Coding SNV (``ref``/``alt`` already in transcript orientation): synonymous, missense, stop- and

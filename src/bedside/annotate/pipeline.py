@@ -10,7 +10,8 @@ table (one join instead of two), cached across runs under a key of the source fi
 the transcript models load while bcftools already runs; the consequence pass runs in forked worker
 processes on ~1 MB chunks that arrive over their own pipes and whose results go straight to bgzip in order
 (a token passed round the workers), with a NumPy pre-filter per chunk so only lines overlapping a
-transcript span are split in Python; the output is bgzipped at level 1 and indexed by `bcftools index
+transcript span are looked at; their SNVs are annotated in arrays per transcript (FastSNV.csq_many), only
+indels and unusual SNVs are split in Python; the output is bgzipped at level 1 and indexed by `bcftools index
 --tbi` (the same .tbi as tabix, decompressing on a second thread).
 """
 
@@ -100,9 +101,12 @@ class TranscriptIndex:
     def __init__(self, transcripts: Iterable[Transcript], fasta):
         self.bins: dict[str, dict[int, list[tuple[int, int, TranscriptAnnotator, FastSNV]]]] = \
             defaultdict(lambda: defaultdict(list))
+        # per contig, every item in the order a lookup lists them (the vectorised SNV path of a chunk)
+        self.items: dict[str, list[tuple[int, int, TranscriptAnnotator, FastSNV]]] = defaultdict(list)
         for tx in sorted(transcripts, key=lambda t: (t.chrom, t.start, t.id)):
             ann = TranscriptAnnotator(tx, fasta)
             item = (ann.lo, ann.hi, ann, FastSNV(ann))
+            self.items[tx.chrom].append(item)
             for b in range(max(ann.lo, 1) >> 16, (ann.hi >> 16) + 1):
                 self.bins[tx.chrom][b].append(item)
         # 4 kb bins for single-base lookups (SNVs): fine bin f holds, in coarse-bin order, the items of coarse
@@ -154,14 +158,18 @@ def _check_fasta(fasta: Path) -> None:
         run_tool(["samtools", "faidx", fasta])
 
 
-def _resource_rows(vcf: Path, fasta: Path, kind: str) -> list[list[str]]:
-    """Normalise a population / ClinVar VCF (``bcftools norm | bcftools query``) and return its allele rows,
-    laid out as the columns of the joint table (population: POP_AF, ClinVar columns '.'; ClinVar: the reverse;
-    '.' is a missing value that ``bcftools annotate`` leaves unset)."""
+_NO_AF = "\t." * 6 + "\n"
+_EMPTY_AF = "\t" + "\t." * 5 + "\n"
+
+
+def _resource_rows(vcf: Path, fasta: Path, kind: str) -> list[str]:
+    """Normalise a population / ClinVar VCF (``bcftools norm | bcftools query``) and return its allele rows
+    as text lines, laid out as the columns of the joint table (population: POP_AF, ClinVar columns '.';
+    ClinVar: the reverse; '.' is a missing value that ``bcftools annotate`` leaves unset)."""
     if not vcf.exists():
         raise InputError(f"{kind} VCF not found", path=vcf)
-    if kind == "population":
-        fmt = "%CHROM\t%POS\t%REF\t%ALT\t%INFO/AF\n"
+    if kind == "population":  # the ClinVar columns written by bcftools query itself
+        fmt = "%CHROM\t%POS\t%REF\t%ALT\t%INFO/AF\t.\t.\t.\t.\t.\n"
     else:
         fmt = "%CHROM\t%POS\t%REF\t%ALT\t%INFO/CLNSIG\t%INFO/CLNREVSTAT\t%INFO/GENEINFO\t%ID\n"
     with tempfile.TemporaryFile() as err_norm, tempfile.TemporaryFile() as err_query:
@@ -171,18 +179,15 @@ def _resource_rows(vcf: Path, fasta: Path, kind: str) -> list[list[str]]:
                                 stderr=err_query, text=True)
         assert norm.stdout is not None and proc.stdout is not None
         norm.stdout.close()
-        rows = []
-        if kind == "population":
-            for line in proc.stdout:
-                f = line.rstrip("\n").split("\t")
-                if f[4] in (".", ""):
-                    continue
-                rows.append(f + [".", ".", ".", ".", "."])
+        rows: list[str] = []
+        if kind == "population":  # rows without an AF (the fifth column '.' or empty) are left out
+            rows = [line for line in proc.stdout if not line.endswith(_NO_AF) and not line.endswith(_EMPTY_AF)]
         else:
             for line in proc.stdout:
                 f = line.rstrip("\n").split("\t")
                 stars = review_stars(f[5]) if f[5] != "." else None
-                rows.append(f[:4] + ["."] + f[4:6] + ["." if stars is None else str(stars), f[6], f[7]])
+                rows.append("\t".join(f[:4] + ["."] + f[4:6] + ["." if stars is None else str(stars), f[6], f[7]])
+                            + "\n")
         rc_q, rc_n = proc.wait(), norm.wait()
         for rc, err, what in ((rc_n, err_norm, "bcftools norm"), (rc_q, err_query, "bcftools query")):
             if rc != 0:
@@ -326,6 +331,61 @@ def _prune_cache(cache_dir: Path, keep: Path) -> None:
             continue
 
 
+def _sorted_rows(rows: list[str]) -> bytes:
+    """The table lines stably sorted on (CHROM as text, POS), as bytes. The keys are parsed in arrays; rows
+    that do not parse that way (POS not 1-18 digits, more than 64 contigs) are sorted in Python."""
+    blob = "".join(rows).encode()
+    buf = np.frombuffer(blob, dtype=np.uint8)
+    nl = np.flatnonzero(buf == 10)
+    n = len(rows)
+    if n == 0:
+        return blob
+    keys = None
+    if len(nl) == n and nl[-1] == len(buf) - 1:
+        starts = np.concatenate(([0], nl[:-1] + 1))
+        tabs = np.flatnonzero(buf == 9)
+        i0 = np.searchsorted(tabs, starts)
+        if len(tabs) and i0[-1] + 1 < len(tabs):
+            t1, t2 = tabs[i0], tabs[i0 + 1]
+            plen = t2 - t1 - 1
+            if (t2 < nl).all() and plen.min() >= 1 and plen.max() <= 18:
+                pos = np.zeros(n, dtype=np.int64)
+                good = True
+                for k in range(int(plen.max())):
+                    d = buf[np.minimum(t1 + 1 + k, len(buf) - 1)].astype(np.int64) - 48
+                    m = k < plen
+                    if ((d < 0) | (d > 9))[m].any():
+                        good = False
+                        break
+                    pos = np.where(m, pos * 10 + d, pos)
+                gid = np.full(n, -1, dtype=np.int64)
+                names: list[str] = []
+                clen = t1 - starts
+                while good and len(names) <= 64:
+                    todo = np.flatnonzero(gid < 0)
+                    if not len(todo):
+                        break
+                    j = int(todo[0])
+                    c = blob[starts[j]:t1[j]]
+                    same = (gid < 0) & (clen == len(c))
+                    for k, ch in enumerate(c):
+                        same &= buf[np.minimum(starts + k, len(buf) - 1)] == ch
+                    gid[same] = len(names)
+                    names.append(c.decode())
+                if good and (gid >= 0).all():
+                    rank = np.empty(len(names), dtype=np.int64)
+                    rank[sorted(range(len(names)), key=names.__getitem__)] = np.arange(len(names))
+                    keys = (pos, rank[gid])
+    if keys is None:
+        fields = [r.split("\t", 2) for r in rows]
+        order = sorted(range(n), key=lambda i: (fields[i][0], int(fields[i][1])))
+    else:
+        order = np.lexsort(keys).tolist()
+    if order == list(range(n)):
+        return blob
+    return "".join([rows[i] for i in order]).encode()
+
+
 def _resource_table(population: Path | None, clinvar: Path | None, fasta: Path,
                     workdir: Path) -> tuple[Path, Path, str]:
     """One bgzipped, tabix-indexed allele table holding the normalised population and ClinVar alleles.
@@ -337,14 +397,14 @@ def _resource_table(population: Path | None, clinvar: Path | None, fasta: Path,
     with ThreadPoolExecutor(max_workers=2) as ex:
         parts = list(ex.map(lambda j: _resource_rows(j[0], fasta, j[1]), jobs))
     rows = [r for part in parts for r in part]
-    rows.sort(key=lambda r: (r[0], int(r[1])))
+    data = _sorted_rows(rows)
     hdr = workdir / "resources.hdr"
     hdr.write_text("\n".join([POP_HEADER] * (population is not None) + CLN_HEADERS * (clinvar is not None)) + "\n")
     tab = workdir / "resources.tab.gz"
     with open(tab, "wb") as fh:
-        bg = subprocess.Popen(["bgzip", "-c"], stdin=subprocess.PIPE, stdout=fh)
+        bg = subprocess.Popen(["bgzip", "-l", "1", "-c"], stdin=subprocess.PIPE, stdout=fh)  # level 1: 4x faster
         assert bg.stdin is not None
-        bg.stdin.write("".join("\t".join(r) + "\n" for r in rows).encode())
+        bg.stdin.write(data)
         bg.stdin.close()
         if bg.wait() != 0:
             raise ToolError(f"bgzip failed writing {tab}")
@@ -430,11 +490,13 @@ def _annotate_batch(batch: list[str], index: TranscriptIndex) -> int:
     return added
 
 
-def _span_lines(chunk: bytes, index: TranscriptIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+def _span_lines(chunk: bytes, index: TranscriptIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple] | None:
     """Vectorised pre-filter of a chunk of whole VCF record lines: (line starts, line ends incl. the newline,
     mask of lines whose REF span [POS, POS+len(REF)-1] overlaps a transcript annotation span). Lines outside
     the mask cannot get a consequence and are passed through untouched; the mask is a superset of the lines
-    :func:`_annotate_batch` annotates, which still decides per line. None when the chunk does not parse
+    :func:`_annotate_batch` annotates, which still decides per line. A fourth item carries what
+    :func:`_snv_lines` reuses: (the chunk as a uint8 array, tab offsets, index of each line's first tab, POS,
+    contig number of each span line (-1 otherwise), contig names). None when the chunk does not parse
     cleanly here (fewer than 4 tabs on a line, a POS that is not 1-10 digits): the caller takes the
     per-line path for the whole chunk."""
     buf = np.frombuffer(chunk, dtype=np.uint8)
@@ -467,6 +529,8 @@ def _span_lines(chunk: bytes, index: TranscriptIndex) -> tuple[np.ndarray, np.nd
     clen = t1 - starts
     mask = np.zeros(n, dtype=bool)
     todo = np.ones(n, dtype=bool)
+    cid = np.full(n, -1, dtype=np.int64)
+    names: list[bytes] = []
     for _ in range(16):  # contigs in this chunk (sorted input: one, sometimes two)
         j = int(np.argmax(todo))
         c = chunk[starts[j]:t1[j]]
@@ -478,38 +542,133 @@ def _span_lines(chunk: bytes, index: TranscriptIndex) -> tuple[np.ndarray, np.nd
         if sp is not None and len(sp[0]):
             los, his = sp
             k = np.searchsorted(los, end, side="right") - 1
-            mask |= same & (k >= 0) & (his[np.maximum(k, 0)] >= pos)
+            hit = same & (k >= 0) & (his[np.maximum(k, 0)] >= pos)
+            mask |= hit
+            cid[hit] = len(names)
+            names.append(c)
         if not todo.any():
-            return starts, nl + 1, mask
+            return starts, nl + 1, mask, (buf, tabs, i0, pos, cid, names)
     return None
+
+
+# 0-3 code (T, C, A, G) of an upper-case base, 255 for anything else
+_BASE4 = np.full(256, 255, dtype=np.uint8)
+for _i, _b in enumerate(b"TCAG"):
+    _BASE4[_b] = _i
+
+
+def _snv_lines(idx: np.ndarray, ends: np.ndarray, extra: tuple, index: TranscriptIndex) -> tuple[
+        np.ndarray, list, np.ndarray, np.ndarray, int]:
+    """Vectorised consequence pass over the SNVs among the span lines ``idx`` of a chunk (REF and ALT one
+    of A/C/G/T, at least 8 tabs so INFO ends at a tab): (positions in ``idx`` of those lines, their
+    BEDSIDE_CSQ strings or None, where their INFO column starts and ends in the chunk, how many got one).
+    The strings are exactly those of :func:`_annotate_batch` (FastSNV.csq_many, with FastSNV.csq and the
+    general path for what it leaves)."""
+    buf, tabs, i0, pos_all, cid_all, names = extra
+    ti = i0[idx]
+    nt = len(tabs)
+    t = [tabs[np.minimum(ti + k, nt - 1)] for k in range(8)]  # t[k]: tab k+1 of the line
+    ok = (ti + 7 < nt) & (t[7] < ends[idx] - 1) & (t[3] - t[2] == 2) & (t[4] - t[3] == 2)
+    ref = _BASE4[buf[t[2] + 1]]
+    alt = _BASE4[buf[t[3] + 1]]
+    ok &= (ref < 4) & (alt < 4)
+    v = np.flatnonzero(ok)
+    m = len(v)
+    res = np.full(m, None, dtype=object)
+    if not m:
+        return v, [], v, v, 0
+    lines = idx[v]
+    pos, cid = pos_all[lines], cid_all[lines]
+    ref, alt = ref[v], alt[v]
+    hits = np.zeros(m, dtype=np.int64)
+    for c, name in enumerate(names):
+        on = np.flatnonzero(cid == c)
+        if not len(on):
+            continue
+        chrom = name.decode()
+        pc = pos[on]
+        pmin, pmax = int(pc.min()), int(pc.max())
+        for lo, hi, ann, fast in index.items.get(chrom, ()):
+            if lo > pmax or hi < pmin:
+                continue
+            sel = on[np.flatnonzero((pc >= lo) & (pc <= hi))]
+            if not len(sel):
+                continue
+            groups, fb = fast.csq_many(pos[sel], ref[sel], alt[sel])
+            for g, strs in groups:
+                gi = sel[g]
+                if not hits[gi].any():
+                    res[gi] = strs
+                else:
+                    for j, x in zip(gi.tolist(), strs):
+                        res[j] = x if res[j] is None else res[j] + "," + x
+                hits[gi] += 1
+            for j in sel[np.sort(fb)].tolist():
+                p, r, a = int(pos[j]), "TCAG"[ref[j]], "TCAG"[alt[j]]
+                x = fast.csq(p, r, a)
+                if x is None:
+                    an = ann.annotate(p, r, a)
+                    if an is None:
+                        continue
+                    x = an.csq_field()
+                res[j] = x if res[j] is None else res[j] + "," + x
+                hits[j] += 1
+    t7, t8 = t[6][v], t[7][v]
+    dot = (t8 - t7 == 2) & (buf[t7 + 1] == 46)  # INFO is '.'
+    return v, res.tolist(), np.where(dot, t7 + 1, t8), t8, int(np.count_nonzero(hits))
+
+
+_CSQ_KEY = np.array(["BEDSIDE_CSQ=", ";BEDSIDE_CSQ="], dtype=object)  # INFO '.' is replaced / INFO is extended
+
+
+def _edit_chunk(text: str, xs: list[int], ys: list[int], keys: list[str], texts: list[str]) -> str:
+    """``text`` with, for each edit ``k`` (in order, disjoint), ``text[xs[k]:ys[k]]`` replaced by
+    ``keys[k] + texts[k]``."""
+    m = len(xs)
+    pieces: list[str] = [""] * (3 * m + 1)
+    pieces[0::3] = [text[p:x] for p, x in zip([0] + ys[:-1], xs)] + [text[ys[-1]:] if m else text]
+    pieces[1::3] = keys
+    pieces[2::3] = texts
+    return "".join(pieces)
 
 
 def _annotate_chunk(chunk: bytes, index: TranscriptIndex) -> tuple[bytes, int, int]:
     """Annotate one chunk of whole record lines: (output bytes, records, records with a consequence).
-    Only lines that overlap a transcript span are split and annotated in Python; the runs between them are
-    copied as they are."""
+    Only lines that overlap a transcript span are annotated: SNVs in arrays (:func:`_snv_lines`), the other
+    lines split in Python (:func:`_annotate_batch`); the runs between them are copied as they are."""
     pre = _span_lines(chunk, index) if chunk.isascii() else None
     if pre is None:
         batch = chunk.decode().splitlines(keepends=True)
         a = _annotate_batch(batch, index)
         return "".join(batch).encode(), len(batch), a
-    starts, ends, mask = pre
-    text = chunk.decode("ascii")
+    starts, ends, mask, extra = pre
     idx = np.flatnonzero(mask)
-    s_list, e_list = starts[idx].tolist(), ends[idx].tolist()
-    batch = [text[s:e] for s, e in zip(s_list, e_list)]
-    a = _annotate_batch(batch, index)
+    v, csq, info_a, info_b, a = _snv_lines(idx, ends, extra, index)
+    # edits in line order: bytes cut_a:cut_b of the chunk become key + text
+    rest = np.ones(len(idx), dtype=bool)
+    rest[v] = False
+    r = np.flatnonzero(rest)
+    cut_a, cut_b = starts[idx], ends[idx]
+    keys = np.full(len(idx), "", dtype=object)
+    texts = np.full(len(idx), None, dtype=object)
+    if len(v):
+        cut_a[v] = info_a
+        cut_b[v] = info_b
+        keys[v] = _CSQ_KEY[(info_a == info_b).astype(np.int64)]
+        texts[v] = csq
+    text = chunk.decode("ascii")
+    if len(r):
+        s_list, e_list = starts[idx[r]].tolist(), ends[idx[r]].tolist()
+        batch = [text[s:e] for s, e in zip(s_list, e_list)]
+        orig = list(batch)
+        a += _annotate_batch(batch, index)
+        texts[r] = [None if line is o else line for line, o in zip(batch, orig)]
     if not a:
         return chunk, len(starts), 0
-    pieces = []
-    prev = 0
-    for s, e, line in zip(s_list, e_list, batch):
-        if s != prev:
-            pieces.append(text[prev:s])
-        pieces.append(line)
-        prev = e
-    pieces.append(text[prev:])
-    return "".join(pieces).encode(), len(starts), a
+    done = np.not_equal(texts, None)
+    out = _edit_chunk(text, cut_a[done].tolist(), cut_b[done].tolist(), keys[done].tolist(),
+                      texts[done].tolist()).encode()
+    return out, len(starts), a
 
 
 def _write_all(fd: int, data: bytes | memoryview) -> None:
