@@ -764,6 +764,7 @@ class FastSNV:
         return f"{self.prefix}{t}|{cp}{c}{ref}>{alt}|{hp}|{IMPACT[t]}|{n}"
 
     def c_of_cdna(self, cdna: int) -> str:
+        # same as TranscriptAnnotator.c_of_cdna on attributes cached for the hot SNV path
         if not self.coding:
             return str(cdna)
         if cdna < self.cs:

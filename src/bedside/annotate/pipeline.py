@@ -93,6 +93,15 @@ def review_stars(revstat: str) -> int | None:
     return None
 
 
+def _snv_field(ann: TranscriptAnnotator, fast: FastSNV, pos: int, ref: str, alt: str) -> str | None:
+    """BEDSIDE_CSQ of one SNV on one transcript: the fast path, else the general one (None: no overlap)."""
+    c = fast.csq(pos, ref, alt)
+    if c is None:
+        a = ann.annotate(pos, ref, alt)
+        c = None if a is None else a.csq_field()
+    return c
+
+
 class TranscriptIndex:
     """Selected transcripts binned by 64 kb windows of their annotation span (incl. up/downstream)."""
 
@@ -456,13 +465,9 @@ def _annotate_batch(batch: list[str], index: TranscriptIndex) -> int:
                 continue
             for lo, hi, ann, fast in cands:
                 if lo <= pos <= hi:
-                    c = fast.csq(pos, ref, alt)
-                    if c is None:
-                        a = ann.annotate(pos, ref, alt)
-                        if a is None:
-                            continue
-                        c = a.csq_field()
-                    csq.append(c)
+                    c = _snv_field(ann, fast, pos, ref, alt)
+                    if c is not None:
+                        csq.append(c)
         else:
             cands = bins.get(pos >> 16)
             if not cands:
@@ -604,13 +609,9 @@ def _snv_lines(idx: np.ndarray, ends: np.ndarray, extra: tuple, index: Transcrip
                         res[j] = x if res[j] is None else res[j] + "," + x
                 hits[gi] += 1
             for j in sel[np.sort(fb)].tolist():
-                p, r, a = int(pos[j]), "TCAG"[ref[j]], "TCAG"[alt[j]]
-                x = fast.csq(p, r, a)
+                x = _snv_field(ann, fast, int(pos[j]), "TCAG"[ref[j]], "TCAG"[alt[j]])
                 if x is None:
-                    an = ann.annotate(p, r, a)
-                    if an is None:
-                        continue
-                    x = an.csq_field()
+                    continue
                 res[j] = x if res[j] is None else res[j] + "," + x
                 hits[j] += 1
     t7, t8 = t[6][v], t[7][v]
