@@ -27,6 +27,16 @@ class Tier(str, enum.Enum):
     IV = "IV"
 
 
+class TumorMatch(str, enum.Enum):
+    """How a knowledge statement's tumor type relates to the patient's (decided in bedside.knowledge.match)."""
+
+    SAME = "same"  # evidence is for the patient's OncoTree code itself
+    ANCESTOR = "ancestor"  # evidence is for an OncoTree ancestor (LUAD patient, NSCLC evidence)
+    AGNOSTIC = "agnostic"  # tumor-agnostic approval; the patient's type is not among its exclusions
+    OTHER = "other"  # evidence is for another tumor type (an approval there is AMP level C here)
+    EXCLUDED = "excluded"  # tumor-agnostic approval whose exclusions cover the patient's tumor type
+
+
 @dataclass(frozen=True)
 class Citation:
     """Where a clinical statement comes from: guideline, drug label, PMID, or database + version."""
@@ -94,6 +104,23 @@ class Evidence:
     citations: list[Citation] = field(default_factory=list)
     matched_tumor_type: str | None = None  # how the patient's tumor type matched (self/ancestor)
     source_id: str | None = None  # knowledge-base row id, CIViC EID, ...
+    match: TumorMatch | None = None  # typed relation of tumor_type to the patient's (set when matched)
+    patient_level: str | None = None  # AMP level re-graded for this patient (other-tumor approval -> C)
+    eligibility: str | None = None  # e.g. "HR+/HER2- advanced breast cancer after endocrine therapy"
+    preference: int | None = None  # order within a level where the source gives one (1 = preferred)
+    origin: str = "either"  # somatic | germline | either: which variant origin the statement applies to
+    biomarker_type: str = "small_variant"  # small_variant | amplification | deletion | fusion | msi | tmb
+    exclusions: list[str] = field(default_factory=list)  # OncoTree codes a tumor-agnostic row excludes
+
+
+@dataclass
+class Oncogenicity:
+    """ClinGen/CGC/VICC oncogenicity SOP (Horak et al., Genet Med 2022, PMID 35101336) for one variant."""
+
+    classification: str  # Oncogenic | Likely Oncogenic | VUS | Likely Benign | Benign
+    points: int
+    criteria: list[str] = field(default_factory=list)  # e.g. ["OS3 (+4): hotspot ...", "SBVS1 (-8): ..."]
+    citations: list[Citation] = field(default_factory=list)
 
 
 @dataclass
@@ -112,6 +139,67 @@ class Finding:
     filters: list[str] = field(default_factory=list)
     tumor_only: bool = False
     notes: list[str] = field(default_factory=list)
+    oncogenicity: Oncogenicity | None = None
+
+
+@dataclass
+class TherapyOption:
+    """One therapy in play for the patient, decided once (bedside.knowledge) and read by every output."""
+
+    therapy: str
+    category: str  # "this_tumor_type" (A/B here) | "other_tumor_type" (C) | "resistance"
+    level: str  # AMP level as graded for this patient
+    findings: list[str] = field(default_factory=list)  # finding labels, e.g. "BRAF p.Val600Glu"
+    evidence: list[Evidence] = field(default_factory=list)
+    eligibility: str | None = None
+    preference: int | None = None
+    excluded_by_resistance: bool = False  # sensitivity evidence overruled by A/B resistance in this tumor
+
+
+@dataclass
+class Biomarker:
+    """A genome-wide biomarker (TMB, MSI, ...) with an honest assessability verdict."""
+
+    name: str  # "TMB", "MSI"
+    status: str  # "assessable" | "not_assessable"
+    value: float | None = None
+    unit: str | None = None  # e.g. "mut/Mb"
+    classification: str | None = None  # e.g. "High" / "Low"; None when not assessable
+    ci_low: float | None = None
+    ci_high: float | None = None
+    threshold: float | None = None
+    territory_mb: float | None = None
+    min_territory_mb: float | None = None
+    count: int | None = None
+    reason: str | None = None  # why not assessable, or caveats
+    definition: str | None = None  # which variant classes count, over which territory
+    citations: list[Citation] = field(default_factory=list)
+
+
+@dataclass
+class DrugModifier:
+    """One thing that changes how a drug in play is prescribed: PGx, drug-drug, organ function, lifestyle."""
+
+    category: str  # gene-drug | drug-drug | drug-lifestyle | organ-function
+    rule_id: str
+    action: str
+    effect: str  # dose_decrease | dose_increase | avoid | monitor | alternative | info
+    strength: str | None = None  # CPIC classification or label wording (e.g. "Strong", "label")
+    reason: str = ""
+    citations: list[Citation] = field(default_factory=list)
+
+
+@dataclass
+class DrugView:
+    """Everything known about prescribing one drug in play, reconciled in one place."""
+
+    drug: str
+    in_play: list[str] = field(default_factory=list)  # "current medication", "recommended therapy"
+    modifiers: list[DrugModifier] = field(default_factory=list)
+    conflict: str | None = None  # modifiers pulling different ways: for clinician review
+    urgency: str = "none"  # alert | caution | info | none
+    checked: list[str] = field(default_factory=list)  # rule sets evaluated for this drug
+    not_available: list[str] = field(default_factory=list)  # rule sets not curated / inputs missing
 
 
 @dataclass
@@ -125,6 +213,8 @@ class Diplotype:
     missing_positions: list[str] = field(default_factory=list)
     source: str = "called"  # "called" from the VCF, or "outside" call (e.g. CYP2D6)
     notes: list[str] = field(default_factory=list)
+    phenotypes: list[str] = field(default_factory=list)  # every phenotype the diplotypes allow
+    status: str = "called"  # called | ambiguous | indeterminate | not_called
 
 
 @dataclass
@@ -204,6 +294,10 @@ class Case:
     versions: dict[str, str] = field(default_factory=dict)  # tool / knowledge-base versions used
     notices: list[str] = field(default_factory=list)
     generated: str | None = None
+    biomarkers: list[Biomarker] = field(default_factory=list)
+    therapy_options: list[TherapyOption] = field(default_factory=list)
+    prescribing: list[DrugView] = field(default_factory=list)
+    assay: dict[str, Any] = field(default_factory=dict)  # scope: targets, genes, callable Mb, depth
 
 
 def to_dict(obj: Any) -> Any:
