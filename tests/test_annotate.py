@@ -414,3 +414,36 @@ def test_vectorised_snv_path_matches_single_record_path(ann, fasta):
         assert seen.isdisjoint(set(np.asarray(fallback).tolist()))
         assert len(seen) + len(set(np.asarray(fallback).tolist())) == len(positions)
     assert vectorised > 10000
+
+
+@needs_bcftools
+def test_annotate_keeps_undeclared_info_keys_as_written(tmp_path, fasta):
+    """An INFO key, FILTER or contig the input uses without declaring it is carried through as written (it used
+    to come out as CLNSIG: htslib numbered it after the header had been written); the header declares it."""
+    hdr = "##fileformat=VCFv4.2\n##contig=<ID=chr1,length=20000>\n"
+    v600 = base(fasta, 8799)
+    inp = _write(tmp_path / "in.vcf", hdr + '##INFO=<ID=TLOD,Number=A,Type=Float,Description="t">\n'
+                 "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                 f"chr1\t8799\t.\t{v600}\tA\t50\tPASS\tMYKEY=hello;TLOD=5.5;SOMATIC\n"
+                 f"chr1\t12000\t.\t{base(fasta, 12000)}\t{other(base(fasta, 12000))}\t50\tweird\tOTHER=1,2\n")
+    clin = _bgzip(_write(tmp_path / "clinvar.vcf", hdr +
+                         '##INFO=<ID=CLNSIG,Number=.,Type=String,Description="sig">\n'
+                         '##INFO=<ID=CLNREVSTAT,Number=.,Type=String,Description="rev">\n'
+                         '##INFO=<ID=GENEINFO,Number=1,Type=String,Description="gene">\n'
+                         "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                         f"chr1\t8799\t13961\t{v600}\tA\t.\t.\tCLNSIG=Pathogenic;CLNREVSTAT=practice_guideline;"
+                         "GENEINFO=PLUS1:1\n"))
+    out = tmp_path / "out.vcf.gz"
+    assert main(["annotate", "--vcf", str(inp), "--fasta", str(FA), "--gff3", str(GFF), "--clinvar", str(clin),
+                 "--no-cache", "--out", str(out)]) == 0
+    text = gzip.open(out, "rt").read()
+    recs = [ln.split("\t") for ln in text.splitlines() if not ln.startswith("#")]
+    assert recs[0][7].startswith("MYKEY=hello;TLOD=5.5;SOMATIC;")
+    assert "CLNSIG=Pathogenic" in recs[0][7] and recs[0][7].count("CLNSIG") == 1
+    assert recs[1][6] == "weird" and recs[1][7].startswith("OTHER=1,2") and "CLNSIG" not in recs[1][7]
+    for decl in ("##INFO=<ID=MYKEY,", "##INFO=<ID=SOMATIC,", "##INFO=<ID=OTHER,", "##FILTER=<ID=weird,"):
+        assert decl in text
+    assert "bcftools_normCommand" not in text  # no tool command lines (absolute paths, dates) in the header
+    # the record names and output are the same as for a fully declared input
+    fs = read_findings(out, Origin.SOMATIC)
+    assert fs[0].consequence.hgvs_p == "p.Val600Glu" and fs[0].clinvar.clnsig == "Pathogenic"

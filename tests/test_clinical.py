@@ -278,3 +278,46 @@ def test_cli_clinical_with_pgx_json(tmp_path):
     assert rules["GENE-DRUG-CPIC-CAPECITABINE"]["status"] == "fired"
     assert "50%" in rules["GENE-DRUG-CPIC-CAPECITABINE"]["action"]
     assert rules["ORGAN-CAPECITABINE-CRCL"]["status"] == "fired"
+
+
+def test_omop_missing_tables_are_reported_not_silent(tmp_path):
+    """An extract without measurement (or drug_exposure, observation, condition_occurrence) says so on every
+    patient instead of silently giving no labs."""
+    import shutil
+
+    folder = tmp_path / "omop"
+    shutil.copytree(DATA / "omop", folder)
+    (folder / "measurement.csv").unlink()
+    (folder / "observation.csv").unlink()
+    pts = load_omop(folder, as_of="2026-11-28")
+    for ctx in pts.values():
+        assert ctx.labs == [] and ctx.bmi is None and ctx.smoking_status is None
+        assert any("no measurement table" in n for n in ctx.not_evaluated)
+        assert any("no observation table" in n for n in ctx.not_evaluated)
+    # an SQLite extract without the table says the same
+    db = _csv_to_sqlite(tmp_path / "omop.sqlite")
+    con = sqlite3.connect(db)
+    con.execute("drop table measurement")
+    con.commit()
+    con.close()
+    assert all(any("no measurement table" in n for n in c.not_evaluated)
+               for c in load_omop(db, as_of="2026-11-28").values())
+
+
+def test_omop_placeholder_end_date_is_reported_and_not_used(tmp_path):
+    import shutil
+
+    folder = tmp_path / "omop"
+    shutil.copytree(DATA / "omop", folder)
+    rows = (folder / "drug_exposure.csv").read_text().splitlines()
+    # warfarin of person 101 ended in 2021; a placeholder end 2099-12-31 is not an end date
+    rows = [r.replace("2020-01-01,2021-01-01", "2020-01-01,2099-12-31") for r in rows]
+    (folder / "drug_exposure.csv").write_text("\n".join(rows) + "\n")
+    a = load_omop(folder, as_of="2026-11-28")["101"]
+    assert "warfarin" in a.medications
+    assert any("2099-12-31" in n and "no end date" in n for n in a.not_evaluated)
+    # an event dated after the reference date is refused naming the record
+    meas = folder / "measurement.csv"
+    meas.write_text(meas.read_text().replace("2026-05-01", "2099-05-01", 1))
+    with pytest.raises(InputError, match=r"measurement\.csv:2.*2099-05-01"):
+        load_omop(folder, as_of="2026-11-28")

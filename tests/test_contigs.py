@@ -110,7 +110,13 @@ def _project(tmp: Path, cohort, normals: list[str], extra_cfg: dict | None = Non
         units.append(f"{s}\tU1\t{bam}")
     (tmp / "samples.tsv").write_text("\n".join(samples) + "\n")
     (tmp / "units.tsv").write_text("\n".join(units) + "\n")
-    (tmp / "genes.gff3").write_text("##gff-version 3\n")
+    # one small gene on chrA (the workflow checks the GFF3 before any job: it must have a CDS)
+    (tmp / "genes.gff3").write_text(
+        "##gff-version 3\n"
+        "chrA\ttest\tgene\t1001\t1300\t.\t+\t.\tID=gene:G1;Name=G1\n"
+        "chrA\ttest\tmRNA\t1001\t1300\t.\t+\t.\tID=transcript:T1;Parent=gene:G1\n"
+        "chrA\ttest\texon\t1001\t1300\t.\t+\t.\tParent=transcript:T1\n"
+        "chrA\ttest\tCDS\t1001\t1300\t.\t+\t0\tID=CDS:T1;Parent=transcript:T1\n")
     cfg = {"samples": "samples.tsv", "units": "units.tsv",
            "reference": {"fasta": str(cohort.ref), "gff3": "genes.gff3"},
            "resources": {"knowledge": []},

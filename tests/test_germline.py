@@ -13,9 +13,11 @@ from pathlib import Path
 import pysam
 import pytest
 
+from bedside.bench import scoring
 from bedside.calling import germline as g
 from bedside.cli import main
 from bedside.errors import InputError
+from bedside.pgx import positions as pgx_positions
 
 from .conftest import require_tools
 
@@ -54,8 +56,8 @@ def truth_keys(cohort, sample: str, tmp: Path) -> set:
             lines.append(f"{v.chrom}\t{v.pos}\t.\t{v.ref}\t{v.alt}\t.\tPASS\t.")
     vcf.write_text("\n".join(lines) + "\n")
     out = tmp / f"truth.{sample}.norm.vcf.gz"
-    g.normalise_for_scoring(vcf, cohort.ref, out)
-    return g.variant_keys(out)
+    scoring.normalise_for_scoring(vcf, cohort.ref, out)
+    return scoring.variant_keys(out)
 
 
 def called_keys(vcf: Path, ref: Path, tmp: Path, sample: str | None = None) -> set:
@@ -64,8 +66,8 @@ def called_keys(vcf: Path, ref: Path, tmp: Path, sample: str | None = None) -> s
         src = tmp / f"{vcf.name}.{sample}.vcf.gz"
         subprocess.run(["bcftools", "view", "-s", sample, "-Oz", "-o", str(src), str(vcf)], check=True)
     out = tmp / f"{src.name}.norm.vcf.gz"
-    g.normalise_for_scoring(src, ref, out)
-    return g.variant_keys(out)
+    scoring.normalise_for_scoring(src, ref, out)
+    return scoring.variant_keys(out)
 
 
 def test_single_sample_recall_and_precision(cohort, tmp_path):
@@ -78,7 +80,7 @@ def test_single_sample_recall_and_precision(cohort, tmp_path):
         assert "bedside_germline" in str(vf.header)
     truth = truth_keys(cohort, "S1", tmp_path)
     calls = called_keys(out, cohort.ref, tmp_path)
-    s = g.score(truth, calls)
+    s = scoring.score(truth, calls)
     # 30x simulated HiSeq reads over unique random sequence: near-perfect calling is expected
     assert s["SNV"].recall >= 0.97 and s["SNV"].precision >= 0.97, s["SNV"]
     assert s["indel"].recall >= 0.85 and s["indel"].precision >= 0.9, s["indel"]
@@ -179,9 +181,9 @@ def test_genotype_positions_contig_mismatch_is_an_error(cohort, tmp_path):
     defs = tmp_path / "defs"
     defs.mkdir()
     _definition(defs / "G_translation.json", "G", [("A", 100)])
-    positions = g.definition_positions(defs)
+    positions = pgx_positions.definition_positions(defs)
     with pytest.raises(InputError, match="none of the 1 defined positions"):
-        g.genotype_positions(cohort.bams["S1"], cohort.ref, positions, tmp_path / "x.vcf.gz")
+        pgx_positions.genotype_positions(cohort.bams["S1"], cohort.ref, positions, tmp_path / "x.vcf.gz")
     assert not (tmp_path / "x.vcf.gz").exists()
 
 
@@ -205,7 +207,7 @@ def test_bad_inputs(cohort, tmp_path, capsys):
     # a definitions directory without definitions
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no <GENE>_translation.json"):
-        g.definition_positions(tmp_path / "empty")
+        pgx_positions.definition_positions(tmp_path / "empty")
     with pytest.raises(InputError, match="unknown caller"):
         g.GermlineParams(caller="gatk")
 
@@ -225,11 +227,11 @@ def test_filters_unit():
     assert g.snv_clusters([("c", 10), ("c", 14), ("c", 20)], 3, 10) == set()
     assert g.region_to_bed0("chr1:101-200") == "chr1:100-200"
     assert g.region_to_bed0("chr1") == "chr1"
-    s = g.Score(tp=8, fp=2, fn=2)
+    s = scoring.Score(tp=8, fp=2, fn=2)
     assert (s.precision, s.recall, round(s.f1, 3)) == (0.8, 0.8, 0.8)
     truth = {("c", 1, "A", "G"), ("c", 5, "AT", "A")}
     calls = {("c", 1, "A", "G"), ("c", 9, "C", "T")}
-    sc = g.score(truth, calls, bed=[("c", 0, 4)])
+    sc = scoring.score(truth, calls, bed=[("c", 0, 4)])
     assert (sc["SNV"].tp, sc["SNV"].fp, sc["indel"].fn) == (1, 0, 0)
 
 
@@ -252,3 +254,14 @@ def test_bench_germline_scores_against_truth(cohort, tmp_path, capsys):
     assert "all  SNV" in capsys.readouterr().out
     assert main(["bench", "germline", "--calls", str(tmp_path / "absent.vcf"), "--truth",
                  str(truth), "--ref", str(cohort.ref)]) == 2
+
+
+def test_moved_names_still_resolve_from_calling_germline():
+    """PGx position genotyping moved to bedside.pgx.positions and truth scoring to bedside.bench.scoring;
+    the old names on bedside.calling.germline are the same objects."""
+    assert g.genotype_positions is pgx_positions.genotype_positions
+    assert g.definition_positions is pgx_positions.definition_positions and g.Position is pgx_positions.Position
+    for name in ("Score", "normalise_for_scoring", "variant_keys", "variant_kind", "in_bed", "score", "read_bed3"):
+        assert getattr(g, name) is getattr(scoring, name)
+    with pytest.raises(AttributeError):
+        g.no_such_name  # noqa: B018

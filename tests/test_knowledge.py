@@ -1,28 +1,38 @@
-"""Knowledge base: bundled tables, validation at load, OncoTree matching, CIViC import, germline, therapies."""
+"""Knowledge base: bundled tables, validation at load, OncoTree, tumor-type match and AMP re-grading,
+therapy options, CIViC import (library and `bedside knowledge import-civic`), germline."""
 
+import argparse
+import csv
+import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 
-from bedside.errors import KnowledgeError
+from bedside.errors import InputError, KnowledgeError
 from bedside.knowledge import (
     COMMON_AF,
+    germline_evidence,
     germline_findings,
     load_knowledge,
     therapies,
+    therapy_options,
     tier_findings,
     versions,
 )
 from bedside.knowledge.civic import import_civic, load_civic_tsv
 from bedside.knowledge.kb import DEFAULT_EVIDENCE, REQUIRED_COLUMNS
-from bedside.model import ClinVarRecord, Consequence, Finding, Origin, Tier, Variant
+from bedside.knowledge.lookup import findings_from_table
+from bedside.knowledge.oncotree import DEFAULT_ONCOTREE, load_oncotree
+from bedside.model import ClinVarRecord, Consequence, Finding, Origin, Tier, TumorMatch, Variant
 
 DATA = Path(__file__).parent / "data" / "knowledge"
 CIVIC = DATA / "01-Nov-2026-ClinicalEvidenceSummaries.tsv"
+ONCOTREE_RELEASE = "oncotree_2025_10_03"
 
 
-def finding(gene, hgvs_p, cons="missense_variant", **kw):
-    return Finding(Variant("1", 100, "A", "T"), Origin.SOMATIC,
+def finding(gene, hgvs_p, cons="missense_variant", origin=Origin.SOMATIC, **kw):
+    return Finding(Variant("1", 100, "A", "T"), origin,
                    consequence=Consequence(gene=gene, hgvs_p=hgvs_p, consequence=cons), **kw)
 
 
@@ -31,40 +41,118 @@ def kb():
     return load_knowledge()
 
 
-def test_bundled_table_is_versioned_and_every_row_cited(kb):
-    head = DEFAULT_EVIDENCE.read_text().splitlines()[:3]
-    assert any(h.startswith("# version:") for h in head) and any(h.startswith("# date:") for h in head)
+# ------------------------------------------------------------------------------------------- bundled tables
+
+def _bundled_rows():
+    with open(DEFAULT_EVIDENCE, newline="") as fh:
+        return list(csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t"))
+
+
+def test_every_bundled_row_is_sourced_dated_and_cited():
+    """No row lacks a source, a curation date, a PMID or guideline; label rows have a revision and a link."""
+    rows = _bundled_rows()
+    assert len(rows) >= 90
+    today = dt.date(2026, 12, 1)
+    for r in rows:
+        rid = r["id"]
+        assert r["source"].strip(), rid
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", r["curated"]) and dt.date.fromisoformat(r["curated"]) <= today, rid
+        assert r["pmid"].strip() or r["guideline"].strip(), rid
+        assert r["origin"] in ("somatic", "germline", "either"), rid
+        if "FDA label" in r["source"]:
+            assert r["eligibility"].strip(), rid
+            assert re.fullmatch(r"\d{4}-\d{2}(-\d{2})?", r["label_revision"]), rid
+            # a link to the label itself, never a DailyMed / Drugs@FDA home page
+            assert re.match(r"https://www\.accessdata\.fda\.gov/drugsatfda_docs/label/\d{4}/\w+\.pdf$",
+                            r["label_url"]) or "setid=" in r["label_url"], (rid, r["label_url"])
+            assert r["label_revision"] <= r["curated"], rid
+        for p in filter(None, r["pmid"].split(";")):
+            assert p.isdigit(), rid
+
+
+def test_bundled_table_header_and_versions(kb):
+    head = DEFAULT_EVIDENCE.read_text().splitlines()[:4]
+    assert any(h.startswith("# version:") for h in head) and any(h.startswith("# curated:") for h in head)
     v = versions(kb)
     assert v["somatic_evidence"].startswith("bedside-somatic-")
-    assert v["oncotree"] == "oncotree_2021_11_02" and v["acmg_sf"] == "ACMG_SF_v3.2"
-    assert len(kb.entries) >= 20
+    assert v["oncotree"] == ONCOTREE_RELEASE and v["acmg_sf"] == "ACMG_SF_v3.2"
+    assert v["cancerhotspots"] == "cancerhotspots_v2"
+    assert len(kb.acmg_genes) == 81
     for e in kb.entries:
         assert e.evidence.citations and all(c.source for c in e.evidence.citations)
         assert e.evidence.tumor_type in kb.oncotree
-    labels_or_pmids = [c for e in kb.entries for c in e.evidence.citations if c.pmid or "label" in c.source]
-    assert len(labels_or_pmids) >= len(kb.entries)
-    assert len(kb.acmg_genes) == 81
+        assert all(x in kb.oncotree for x in e.evidence.exclusions)
 
 
-def test_oncotree_relation(kb):
-    t = kb.oncotree
-    assert t.relation("LUAD", "NSCLC") == "ancestor:NSCLC"
-    assert t.relation("SKCM", "MEL") == "ancestor:MEL"
-    assert t.relation("IDC", "BRCA") == "ancestor:BRCA"
-    assert t.relation("COAD", "COADREAD") == "ancestor:COADREAD"
-    assert t.relation("NSCLC", "LUAD") is None  # evidence for a child type does not cover the parent
-    assert t.relation("LUAD", "LUAD") == "self"
+def test_issue_10_approvals_are_covered(kb):
+    """The approvals issue 10 lists by name are in the knowledge base (or documented as not curated)."""
+    have = {(e.evidence.gene, e.evidence.therapy) for e in kb.entries if e.evidence.direction == "sensitivity"}
+    for pair in [("PIK3CA", "capivasertib + fulvestrant"), ("AKT1", "capivasertib + fulvestrant"),
+                 ("PTEN", "capivasertib + fulvestrant"), ("ESR1", "elacestrant"),
+                 ("EGFR", "osimertinib + pemetrexed + platinum chemotherapy"), ("EGFR", "afatinib"),
+                 ("EGFR", "dacomitinib"), ("KRAS", "adagrasib + cetuximab"), ("BRAF", "dabrafenib + trametinib"),
+                 ("BRCA1", "olaparib"), ("BRCA2", "rucaparib"), ("BRCA2", "niraparib"), ("ATM", "olaparib"),
+                 ("ATM", "talazoparib + enzalutamide"), ("BRCA2", "niraparib + abiraterone acetate"),
+                 ("BRAF", "encorafenib + binimetinib"),
+                 ("IDH1", "ivosidenib"), ("IDH1", "vorasidenib"), ("IDH2", "enasidenib"), ("FGFR3", "erdafitinib"),
+                 ("FGFR2", "pemigatinib"), ("FGFR2", "futibatinib"), ("RET", "selpercatinib"), ("KIT", "imatinib"),
+                 ("PDGFRA", "avapritinib"), ("ERBB2", "trastuzumab deruxtecan"), ("MET", "capmatinib"),
+                 ("MET", "tepotinib"), ("NTRK1", "larotrectinib"), ("ALK", "alectinib"), ("ROS1", "crizotinib"),
+                 ("MSI", "pembrolizumab"), ("TMB", "pembrolizumab"), ("ERBB2", "trastuzumab")]:
+        assert pair in have, pair
+    docs = (Path(__file__).parents[1] / "docs" / "knowledge.md").read_text()
+    for missing in ("amivantamab + lazertinib", "sotorasib + panitumumab", "inavolisib", "olutasidenib",
+                    "olaparib + abiraterone", "ripretinib"):
+        assert missing in docs  # listed under "not curated" with the reason
+
+
+def test_tumor_agnostic_rows_and_exclusions(kb):
+    agn = [e.evidence for e in kb.entries if e.evidence.tumor_type == "TISSUE"]
+    braf = [e for e in agn if e.gene == "BRAF"]
+    assert braf and "COADREAD" in braf[0].exclusions
+    assert {e.biomarker_type for e in agn} >= {"small_variant", "fusion", "msi", "tmb"}
+
+
+# ------------------------------------------------------------------------------------------- OncoTree
+
+def test_oncotree_is_complete_and_current():
+    t = load_oncotree(DEFAULT_ONCOTREE)
+    assert t.release == ONCOTREE_RELEASE and len(t) > 850
+    for code in ("THAP", "CHOL", "BLCA", "THME", "GIST", "AML", "IHCH", "ASTR", "GB", "HGSOC"):
+        assert code in t, code
+    assert t.parents["HGSOC"] == "SOC" and t.ancestors("HGSOC")[:3] == ["HGSOC", "SOC", "OVT"]
     assert t.ancestors("LUAD") == ["LUAD", "NSCLC", "LUNG", "TISSUE"]
+    assert t.relation("LUAD", "NSCLC") == "ancestor:NSCLC" and t.relation("NSCLC", "LUAD") is None
+    assert "replaced by" in t.unknown_message("MFT") or "revoked" in t.unknown_message("GBM")
+    assert "GB" in t.unknown_message("GBM")
 
 
-def _bad_table(tmp_path, **override):
+def test_unknown_patient_tumor_type_rejected(kb):
+    with pytest.raises(KnowledgeError, match="unknown OncoTree code 'XYZ'"):
+        tier_findings([finding("BRAF", "p.Val600Glu")], "XYZ", kb)
+
+
+def test_lookup_unknown_code_names_the_row_and_can_continue(tmp_path):
+    p = tmp_path / "in.tsv"
+    p.write_text("gene\thgvs_p\ttumor_type\nBRAF\tp.V600E\tSKCM\nKRAS\tp.G12C\tMTC\nEGFR\tp.L858R\tLUAD\n")
+    with pytest.raises(InputError) as exc:
+        findings_from_table(p)
+    assert "line 3" in str(exc.value) and "MTC" in str(exc.value) and str(p) in str(exc.value)
+    errors: list[str] = []
+    groups = findings_from_table(p, errors=errors)
+    assert set(groups) == {"SKCM", "LUAD"} and len(errors) == 1 and "line 3" in errors[0]
+
+
+# ------------------------------------------------------------------------------------------- table validation
+
+def _table(tmp_path, **override):
     row = {"id": "X1", "gene": "BRAF", "alteration_type": "protein_change", "alteration": "p.V600E",
            "tumor_type": "MEL", "therapy": "drug", "direction": "sensitivity", "evidence_level": "A",
-           "source": "FDA label (test)", "pmid": "25265492", "citation": "c", "date": "2026-11-28"}
+           "source": "Published trial", "pmid": "25265492", "citation": "c", "curated": "2026-11-28"}
     row.update(override)
+    cols = list(REQUIRED_COLUMNS) + [c for c in row if c not in REQUIRED_COLUMNS]
     p = tmp_path / "bad.tsv"
-    p.write_text("# version: test\n" + "\t".join(REQUIRED_COLUMNS) + "\n" +
-                 "\t".join(row[c] for c in REQUIRED_COLUMNS) + "\n")
+    p.write_text("# version: test\n" + "\t".join(cols) + "\n" + "\t".join(row.get(c, "") for c in cols) + "\n")
     return p
 
 
@@ -73,13 +161,23 @@ def _bad_table(tmp_path, **override):
     ({"alteration": "V600Eeek"}, "malformed HGVS protein change"),
     ({"alteration": "p.Xyz600Glu"}, "malformed HGVS protein change"),
     ({"tumor_type": "NOTACODE"}, "unknown OncoTree code 'NOTACODE'"),
+    ({"tumor_type": "GBM"}, "GB"),  # a code the current release revoked: the message names the new one
+    ({"exclusions": "COADREAD,NOPE"}, "exclusions: unknown OncoTree code 'NOPE'"),
     ({"direction": "maybe"}, "unknown direction"),
     ({"source": ""}, "no source"),
     ({"pmid": "PMID12"}, "malformed PMID"),
+    ({"pmid": ""}, "neither a PMID nor a guideline"),
+    ({"curated": ""}, "no curation date"),
+    ({"curated": "28/11/2026"}, "not an ISO date"),
+    ({"source": "FDA label (Test)", "label_url": "https://x.org/l.pdf"}, "without label_revision"),
+    ({"source": "FDA label (Test)", "label_revision": "2024-01"}, "without a label_url"),
+    ({"origin": "tumor"}, "unknown origin"),
     ({"alteration_type": "codon", "alteration": "G1x2"}, "malformed HGVS"),
+    ({"alteration_type": "missense_range", "alteration": "50-10"}, "malformed protein range"),
+    ({"biomarker_type": "fusion"}, "needs alteration_type 'other'"),
 ])
 def test_bad_rows_rejected_naming_file_and_row(tmp_path, override, message):
-    p = _bad_table(tmp_path, **override)
+    p = _table(tmp_path, **override)
     with pytest.raises(KnowledgeError) as exc:
         load_knowledge([p])
     text = str(exc.value)
@@ -87,9 +185,90 @@ def test_bad_rows_rejected_naming_file_and_row(tmp_path, override, message):
     assert str(p) in text and "line 3" in text and "record X1" in text
 
 
-def test_good_custom_table_loads(tmp_path):
-    kb = load_knowledge([_bad_table(tmp_path)])
+def test_good_custom_table_loads_and_legacy_date_column(tmp_path):
+    kb = load_knowledge([_table(tmp_path)])
     assert len(kb.entries) == 1 and kb.versions["bad"] == "test"
+    legacy = tmp_path / "legacy.tsv"
+    legacy.write_text(_table(tmp_path).read_text().replace("\tcurated", "\tdate"))
+    assert load_knowledge([legacy]).entries[0].evidence.citations[0].date == "2026-11-28"
+
+
+# ------------------------------------------------------------------------------------------- match and tiers
+
+def test_pt01_melanoma_braf_v600e_options(kb):
+    f = finding("BRAF", "p.Val600Glu")
+    tier_findings([f], "SKCM", kb)
+    assert f.tier == Tier.I
+    opts = therapy_options([f])
+    here = {o.therapy: o for o in opts if o.category == "this_tumor_type"}
+    other = {o.therapy: o for o in opts if o.category == "other_tumor_type"}
+    assert {"dabrafenib + trametinib", "encorafenib + binimetinib", "vemurafenib + cobimetinib"} <= set(here)
+    assert all(o.level == "A" for o in here.values())
+    assert set(other) == {"encorafenib + cetuximab"} and other["encorafenib + cetuximab"].level == "C"
+    assert here["dabrafenib + trametinib"].preference == 1 and here["vemurafenib"].preference == 2
+    assert here["dabrafenib + trametinib"].eligibility
+    # the typed match and the re-graded level on every statement; the old string kept for compatibility
+    ev = {(e.therapy, e.tumor_type): e for e in f.evidence}
+    crc = ev[("encorafenib + cetuximab", "COADREAD")]
+    assert crc.match is TumorMatch.OTHER and crc.level == "A" and crc.patient_level == "C"
+    assert crc.matched_tumor_type == "other:COADREAD"
+    mel = ev[("dabrafenib + trametinib", "MEL")]
+    assert mel.match is TumorMatch.ANCESTOR and mel.patient_level == "A" and mel.matched_tumor_type == "ancestor:MEL"
+    assert ev[("dabrafenib + trametinib", "TISSUE")].match is TumorMatch.AGNOSTIC
+
+
+def test_tumor_agnostic_exclusion(kb):
+    crc = finding("BRAF", "p.Val600Glu")
+    tier_findings([crc], "COAD", kb)
+    agn = [e for e in crc.evidence if e.tumor_type == "TISSUE"][0]
+    assert agn.match is TumorMatch.EXCLUDED and agn.patient_level is None
+    opts = therapy_options([crc])
+    assert [o.therapy for o in opts if o.category == "this_tumor_type"] == ["encorafenib + cetuximab"]
+    # an excluded agnostic label is not offered back as an other-tumor-type option either
+    assert "dabrafenib + trametinib" not in {o.therapy for o in opts}
+    paad = finding("BRAF", "p.Val600Glu")
+    tier_findings([paad], "PAAD", kb)
+    assert paad.tier == Tier.I and therapies([paad]) == ["dabrafenib + trametinib"]
+    aml = finding("BRAF", "p.Val600Glu")
+    tier_findings([aml], "AML", kb)  # the label is for solid tumors
+    assert aml.tier == Tier.II and therapies([aml]) == []
+
+
+def test_same_biomarker_other_tumor_is_tier_ii_level_c(kb):
+    for gene, hp, tumor in [("KRAS", "p.Gly12Cys", "PAAD"), ("EGFR", "p.Leu858Arg", "BRCA"),
+                            ("ESR1", "p.Asp538Gly", "UCEC"), ("IDH1", "p.Arg132His", "SKCM")]:
+        f = finding(gene, hp)
+        tier_findings([f], tumor, kb)
+        assert f.tier == Tier.II, (gene, tumor)
+        assert {e.patient_level for e in f.evidence} == {"C"}
+        assert therapies([f]) == [] and all(o.category == "other_tumor_type" for o in therapy_options([f]))
+
+
+def test_resistance_flags_options_and_drops_therapies(kb):
+    fs = [finding("EGFR", "p.Leu858Arg"), finding("EGFR", "p.Thr790Met")]
+    tier_findings(fs, "LUAD", kb)
+    got = therapies(fs)
+    assert got[0] == "osimertinib" and not {"erlotinib", "gefitinib", "afatinib"} & set(got)
+    opts = {(o.category, o.therapy): o for o in therapy_options(fs)}
+    assert opts[("this_tumor_type", "erlotinib")].excluded_by_resistance
+    assert not opts[("this_tumor_type", "osimertinib")].excluded_by_resistance
+    assert opts[("resistance", "erlotinib")].level == "B"
+    syn = finding("KRAS", "p.Gly12=", cons="synonymous_variant")
+    tier_findings([syn], "COAD", kb)
+    assert syn.tier == Tier.IV and syn.evidence == []
+
+
+def test_origin_of_label_is_respected(kb):
+    somatic = finding("BRCA2", "p.Glu1000Ter", cons="stop_gained")
+    tier_findings([somatic], "IDC", kb)
+    assert therapies([somatic]) == []  # breast PARP-inhibitor labels are for germline BRCA
+    germ = finding("BRCA2", "p.Glu1000Ter", cons="stop_gained", origin=Origin.GERMLINE,
+                   clinvar=ClinVarRecord(clnsig="Pathogenic", stars=2))
+    germline_evidence([germ], "IDC", kb)
+    assert germ.tier is None and {"olaparib", "talazoparib"} <= set(therapies([germ]))
+    ov = finding("BRCA2", "p.Glu1000Ter", cons="stop_gained")
+    tier_findings([ov], "HGSOC", kb)
+    assert therapies([ov]) == ["olaparib"]  # SOLO-1 label: germline or somatic; niraparib: germline only
 
 
 def test_tier_iv_benign_and_common_and_iii(kb):
@@ -100,29 +279,14 @@ def test_tier_iv_benign_and_common_and_iii(kb):
                           clinvar=ClinVarRecord(clnsig="Conflicting_classifications_of_pathogenicity"))
     tier_findings([benign, common, rare, conflicting], "LUAD", kb)
     assert [f.tier for f in (benign, common, rare, conflicting)] == [Tier.IV, Tier.IV, Tier.III, Tier.III]
+    assert rare.oncogenicity.classification in ("Oncogenic", "Likely Oncogenic")
+    assert any("oncogenicity" in n for n in rare.notes)
 
 
 def test_evidence_beats_population_frequency(kb):
     f = finding("BRAF", "p.Val600Glu", population_af=0.2)
     tier_findings([f], "SKCM", kb)
     assert f.tier == Tier.I
-
-
-def test_unknown_patient_tumor_type_rejected(kb):
-    with pytest.raises(KnowledgeError, match="unknown OncoTree code 'XYZ'"):
-        tier_findings([finding("BRAF", "p.Val600Glu")], "XYZ", kb)
-
-
-def test_therapies_drop_resisted_drugs(kb):
-    fs = [finding("EGFR", "p.Leu858Arg"), finding("EGFR", "p.Thr790Met")]
-    tier_findings(fs, "LUAD", kb)
-    got = therapies(fs)
-    # T790M (level B resistance) removes erlotinib/gefitinib; osimertinib stays
-    assert "osimertinib" in got and not {"erlotinib", "gefitinib"} & set(got)
-    # KRAS codon 12 missense counts for RAS resistance, a synonymous change at codon 12 does not
-    syn = finding("KRAS", "p.Gly12=", cons="synonymous_variant")
-    tier_findings([syn], "COAD", kb)
-    assert syn.tier == Tier.IV and syn.evidence == []
 
 
 def test_germline_findings_acmg(kb):
@@ -140,6 +304,8 @@ def test_germline_findings_acmg(kb):
     assert any("ACMG_SF_v3.2" in n for n in plp.notes)
 
 
+# ------------------------------------------------------------------------------------------- CIViC
+
 def test_civic_import_fixture(kb):
     res = import_civic(CIVIC, kb.oncotree)
     ev = [e.evidence for e in res.entries]
@@ -152,18 +318,22 @@ def test_civic_import_fixture(kb):
     assert ("BRAF", "p.Val600Glu", "DOID:3969", "selumetinib", "sensitivity", "C") in got
     assert res.unmapped_diseases == ["Thyroid Gland Papillary Carcinoma (DOID:3969)"]
     assert len(ev) == 6  # prognostic, level E, complex profile, does-not-support and submitted rows skipped
-    assert res.release == "CIViC 01-Nov-2026"
+    assert res.release == "CIViC 01-Nov-2026" and res.release_date == "2026-11-01"
     cit = next(e for e in ev if e.therapy == "vemurafenib").citations[0]
     assert cit.source == "CIViC" and cit.pmid == "21639808" and cit.url.endswith("/9001")
+    assert {e.origin for e in ev} == {"somatic"}
     assert len(load_civic_tsv(CIVIC)) == 6
 
 
-def test_civic_beside_curated_table_tiers(tmp_path):
-    kb = load_knowledge([DEFAULT_EVIDENCE, CIVIC])
-    assert "civic:" + CIVIC.name in kb.versions
+def test_civic_beside_curated_table_tiers(kb):
+    kb2 = load_knowledge([DEFAULT_EVIDENCE, CIVIC])
+    assert "civic:" + CIVIC.name in kb2.versions
     f = finding("BRAF", "p.Val600Glu")
-    tier_findings([f], "SKCM", kb)
+    tier_findings([f], "SKCM", kb2)
     assert f.tier == Tier.I and "vemurafenib" in therapies([f])
+    # an unmapped CIViC disease is another tumor type: level C at most
+    other = [e for e in f.evidence if e.tumor_type == "DOID:3969"]
+    assert other and other[0].match is TumorMatch.OTHER
 
 
 def test_civic_bad_level_rejected(tmp_path):
@@ -175,3 +345,41 @@ def test_civic_bad_level_rejected(tmp_path):
     p.write_text(text[0] + "\n" + "\t".join(row) + "\n")
     with pytest.raises(KnowledgeError, match=r"line 2, record EID9001: unknown evidence level 'Q'"):
         import_civic(p)
+
+
+def _import_civic_cli(argv):
+    from bedside.commands import knowledge
+
+    parser = argparse.ArgumentParser()
+    knowledge.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["knowledge", "import-civic", *argv])
+    return args.func(args)
+
+
+def test_import_civic_command_writes_a_loadable_curated_table(tmp_path, kb):
+    out = tmp_path / "civic_curated.tsv"
+    assert _import_civic_cli([str(CIVIC), "--out", str(out), "--curated", "2026-12-01"]) == 0
+    text = out.read_text()
+    assert "# release: CIViC 01-Nov-2026" in text and "# release_date: 2026-11-01" in text
+    assert "# version: CIViC-01-Nov-2026" in text
+    kb2 = load_knowledge([out])
+    assert kb2.versions["civic_curated"] == "CIViC-01-Nov-2026"
+    assert len(kb2.entries) == 5  # the unmapped disease row is left out (a curated row needs an OncoTree code)
+    vem = next(e.evidence for e in kb2.entries if e.evidence.therapy == "vemurafenib")
+    assert vem.citations[0].pmid == "21639808" and vem.citations[0].date == "2026-12-01"
+    f = finding("BRAF", "p.Val600Glu")
+    tier_findings([f], "SKCM", kb2)
+    assert f.tier == Tier.I
+
+
+def test_import_civic_command_errors(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        _import_civic_cli([str(tmp_path / "missing.tsv"), "--out", str(tmp_path / "o.tsv")])
+    nightly = tmp_path / "nightly-ClinicalEvidenceSummaries.tsv"
+    nightly.write_text(CIVIC.read_text())
+    with pytest.raises(InputError, match="--release-date"):
+        _import_civic_cli([str(nightly), "--out", str(tmp_path / "o.tsv")])
+    assert _import_civic_cli([str(nightly), "--out", str(tmp_path / "o.tsv"), "--release-date", "2026-11-30"]) == 0
+    assert "# release_date: 2026-11-30" in (tmp_path / "o.tsv").read_text()
+    with pytest.raises(InputError, match="not an ISO date"):
+        _import_civic_cli([str(nightly), "--out", str(tmp_path / "o.tsv"), "--release-date", "30.11.2026"])

@@ -77,6 +77,8 @@ def haplotypes_from_alleles(definitions_dir: Path, gene: str, a: str, b: str) ->
     return {i: (h1[i], h2[i]) for i in range(len(d.positions))}
 
 
+# Cases whose expectation changed deliberately with PharmCAT-style ambiguity (issue 10 item 6); the
+# case.yaml files keep the old expectation until the lead moves these into them.
 @pytest.mark.parametrize("case_file", CASES, ids=[c.parent.name for c in CASES])
 def test_pgx_case(case_file: Path, tmp_path: Path):
     case = yaml.safe_load(case_file.read_text())
@@ -204,7 +206,8 @@ def test_cli_pgx_writes_json_and_tsv(tmp_path):
                for r in doc["samples"]["N1"]["recommendations"])
     rows = out_tsv.read_text().splitlines()
     assert rows[0].startswith("sample\tgene\tdiplotypes") and len(rows) == 1 + 2 * 4
-    assert any(r.startswith("N2\tCYP2C19\t*38/*1\t") for r in rows)
+    # allele names in PharmCAT's natural order (was "*38/*1", definition order)
+    assert any(r.startswith("N2\tCYP2C19\t*1/*38\t") for r in rows)
     # a failing run leaves no output behind
     out2 = tmp_path / "o2/pgx.json"
     rc = main(["pgx", str(vcf), "--definitions", str(FIXTURE_DEFS), "--sample", "nope",

@@ -40,4 +40,4 @@ def test_tier_case(case: Path, tmp_path: Path):
         exp0 = expected["rows"][0]
         matched = {e["matched_tumor_type"] for e in f0["evidence"] if e["therapy"] in exp0["therapies_sensitive"]}
         assert matched == {exp0["matched"]}
-    assert payload["knowledge_versions"]["oncotree"] == "oncotree_2021_11_02"
+    assert payload["knowledge_versions"]["oncotree"] == "oncotree_2025_10_03"

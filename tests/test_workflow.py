@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import random
 import re
 import shutil
@@ -15,6 +16,20 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def write_pgx_definition(directory: Path, fasta: Path, chrom: str = "chrA", pos: int = 5001) -> None:
+    """A one-position PharmCAT-format allele definition on the test genome (VKORC1-shaped)."""
+    seq = "".join(ln.strip() for ln in fasta.read_text().split(f">{chrom}\n", 1)[1].split(">")[0].splitlines())
+    ref = seq[pos - 1]
+    alt = "T" if ref != "T" else "C"
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "VKORC1_translation.json").write_text(json.dumps({
+        "formatVersion": "2", "source": "test", "version": "test", "gene": "VKORC1", "chromosome": chrom,
+        "genomeBuild": "test", "variants": [{"chromosome": chrom, "position": pos, "rsid": "rs0",
+                                             "ref": ref, "alts": [alt]}],
+        "namedAlleles": [{"name": f"ref ({ref})", "id": "A1", "alleles": [ref], "reference": True},
+                         {"name": f"alt ({alt})", "id": "A2", "alleles": [alt], "reference": False}]}))
 
 
 def _fastq(path: Path, n: int = 4) -> None:
@@ -60,7 +75,7 @@ def project(tmp_path: Path) -> Path:
     cfg.update(samples="samples.tsv", units="units.tsv", clinical={"table": "clinical.tsv"})
     cfg["reference"].update(fasta="ref/genome.fa", gff3="ref/genes.gff3")
     cfg["calling"]["chunk_size"] = 10000
-    (tmp_path / "pgx").mkdir()
+    write_pgx_definition(tmp_path / "pgx", tmp_path / "ref/genome.fa")
     cfg["resources"] = {"pgx_definitions": "pgx", "knowledge": []}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
     return tmp_path

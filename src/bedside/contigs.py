@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bedside.errors import InputError
-from bedside.regions import read_fai
+from bedside import tools
+from bedside.tools import read_fai
 
 _SPECIAL = {"chrM": "MT", "MT": "chrM", "chrMT": "MT"}
 
@@ -33,16 +34,7 @@ def fasta_contigs(fasta: str | Path) -> dict[str, int]:
 
 def alignment_contigs(path: str | Path) -> dict[str, int]:
     """Contig -> length from a BAM/CRAM/SAM header (@SQ lines)."""
-    import pysam
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError("alignment file not found", path=path)
-    try:
-        with pysam.AlignmentFile(str(path), check_sq=False) as fh:
-            return {sq["SN"]: int(sq["LN"]) for sq in fh.header.to_dict().get("SQ", [])}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read alignment header: {exc}", path=path) from exc
+    return dict(tools.alignment_contigs(path))
 
 
 def vcf_contigs(path: str | Path, scan_limit: int = 100000) -> dict[str, int | None]:

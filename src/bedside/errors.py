@@ -1,4 +1,9 @@
-"""One error base class; the CLI turns it into a message and an exit code."""
+"""One error base class; the CLI turns it into a message and an exit code.
+
+Exit codes: 2 for everything a user can fix (an input file, a sheet, the config, a resource, a tool that
+refused a user's file), 3 for a tool that failed on its own (missing from PATH, crashed on our own
+intermediate files). ``detail`` keeps a tool's own text for the log; the message is what the user reads.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +16,12 @@ class BedsideError(Exception):
     exit_code = 2
 
     def __init__(self, message: str, *, path: str | Path | None = None, line: int | None = None,
-                 record: str | None = None):
+                 record: str | None = None, detail: str | None = None):
         self.message = message
         self.path = str(path) if path is not None else None
         self.line = line
         self.record = record
+        self.detail = detail
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -31,11 +37,11 @@ class BedsideError(Exception):
 
 
 class InputError(BedsideError):
-    """Malformed or inconsistent input file."""
+    """Malformed or inconsistent input file (also: config values and resources a user supplies)."""
 
 
 class ToolError(BedsideError):
-    """An external tool failed."""
+    """An external tool failed on something other than a user's input (missing, crashed)."""
 
     exit_code = 3
 

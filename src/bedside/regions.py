@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bedside.errors import InputError
+from bedside.tools import read_fai
+
+__all__ = ["Region", "chunks", "has_sequence", "read_bed", "read_fai"]
 
 
 @dataclass(frozen=True)
@@ -23,29 +26,6 @@ class Region:
     def samtools(self) -> str:
         """samtools/bcftools region string (1-based inclusive)."""
         return f"{self.chrom}:{self.start + 1}-{self.end}"
-
-
-def read_fai(fasta: str | Path) -> list[tuple[str, int]]:
-    """Contig names and lengths from FASTA.fai, creating the index with pysam if it is absent."""
-    fasta = Path(fasta)
-    fai = Path(str(fasta) + ".fai")
-    if not fasta.exists():
-        raise InputError("reference FASTA not found", path=fasta)
-    if not fai.exists():
-        import pysam
-
-        try:
-            pysam.faidx(str(fasta))
-        except pysam.SamtoolsError as exc:
-            raise InputError(f"cannot index reference: {exc}", path=fasta) from exc
-    contigs = []
-    with open(fai) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            fields = line.rstrip("\n").split("\t")
-            if len(fields) < 2 or not fields[1].isdigit():
-                raise InputError("malformed FASTA index line", path=fai, line=lineno)
-            contigs.append((fields[0], int(fields[1])))
-    return contigs
 
 
 def read_bed(path: str | Path, contigs: dict[str, int] | None = None) -> list[Region]:

@@ -2,6 +2,7 @@ rule bwa_mem:
     input:
         r1="results/{patient}/trimmed/{sample}.{unit}.R1.fastq.gz",
         r2="results/{patient}/trimmed/{sample}.{unit}.R2.fastq.gz",
+        checked="results/{patient}/qc/fastq_check/{sample}.{unit}.json",
         ref=REF,
         idx=multiext(REF, ".amb", ".ann", ".bwt", ".pac", ".sa"),
     output:
@@ -18,11 +19,12 @@ rule bwa_mem:
         runtime=240,
     params:
         rg=read_group,
-        extra=cfg("params", "bwa", default=""),
+        extra=extra_args("bwa"),
     shell:
-        "(bwa mem -t {threads} -R '{params.rg}' {params.extra} {input.ref} {input.r1} {input.r2} "
+        "(bwa mem -t {threads} -R {params.rg:q} {params.extra:q} {input.ref:q} "
+        "{input.r1:q} {input.r2:q} "
         "| samtools fixmate -m -u - - "
-        "| samtools sort -@ {threads} -m 500M -T {output}.tmp -o {output} -) 2> {log}"
+        "| samtools sort -@ {threads} -m 500M -T {output:q}.tmp -o {output:q} -) 2> {log:q}"
 
 
 rule bam_input:
@@ -43,15 +45,12 @@ rule bam_input:
         runtime=120,
     params:
         # one read group named after the sample sheet, whatever the input BAM called it
-        rg=lambda wc: (
-            f"-r ID:{wc.sample}.{wc.unit} -r SM:{wc.sample} -r LB:{wc.sample} "
-            f"-r PL:{SHEET.samples[wc.sample].platform} -r PU:{wc.unit}"
-        ),
+        rg=input_read_group_args,
     shell:
-        "(samtools collate -u -O --reference {input.ref} {input.bam} "
+        "(samtools collate -u -O --reference {input.ref:q} {input.bam:q} "
         "| samtools fixmate -m -u - - "
-        "| samtools addreplacerg -u -m overwrite_all {params.rg} -o - - "
-        "| samtools sort -@ {threads} -m 500M -T {output}.tmp -o {output} -) 2> {log}"
+        "| samtools addreplacerg -u -m overwrite_all {params.rg:q} -o - - "
+        "| samtools sort -@ {threads} -m 500M -T {output:q}.tmp -o {output:q} -) 2> {log:q}"
 
 
 rule markdup:
@@ -72,6 +71,7 @@ rule markdup:
         mem_mb=4000,
         runtime=120,
     shell:
-        "(samtools merge -f -@ {threads} -u -o - {input} "
-        "| samtools markdup -@ {threads} -f {output.metrics} -s --write-index "
-        "- {output.bam}##idx##{output.bai}) 2> {log}"
+        # --no-PG and -p (combine colliding @PG IDs): no random ID suffixes, identical bytes on rerun
+        "(samtools merge -f --no-PG -p -@ {threads} -u -o - {input:q} "
+        "| samtools markdup -@ {threads} -f {output.metrics:q} -s --write-index "
+        "- {output.bam:q}##idx##{output.bai:q}) 2> {log:q}"

@@ -20,14 +20,15 @@ rule annotation_resources:
         mem_mb=2000,
         runtime=60,
     params:
-        args=lambda wc, input: " ".join(
-            f"--{key} {input[key]}"
+        args=lambda wc, input: [
+            word
             for key in ("population", "clinvar")
             if key in input.keys()
-        ),
+            for word in (f"--{key}", input[key])
+        ],
     shell:
-        "bedside annotate --prepare-only --fasta {input.ref} {params.args} "
-        "--cache-dir resources/annotate-cache --out {output} 2> {log}"
+        "bedside annotate --prepare-only --fasta {input.ref:q} {params.args:q} "
+        "--cache-dir resources/annotate-cache --out {output:q} 2> {log:q}"
 
 
 rule annotate:
@@ -42,15 +43,16 @@ rule annotate:
         "benchmarks/{patient}/annotate/{kind}.tsv"
     conda:
         "../envs/bedside.yaml"
-    threads: 1
+    # worker processes of the consequence pass (the piped bcftools/tabix steps are mostly idle)
+    threads: 2
     resources:
         mem_mb=2000,
         runtime=30,
     params:
         args=annotate_args,
     shell:
-        "bedside annotate --vcf {input.vcf} --fasta {input.ref} --gff3 {input.gff3} "
-        "{params.args} --out {output.vcf} 2> {log}"
+        "bedside annotate --vcf {input.vcf:q} --fasta {input.ref:q} --gff3 {input.gff3:q} "
+        "{params.args:q} --threads {threads} --out {output.vcf:q} 2> {log:q}"
 
 
 rule pgx:
@@ -74,8 +76,8 @@ rule pgx:
     params:
         sample=lambda wc: normal_of(wc.patient),
         outside=lambda wc, input: (
-            f"--outside-calls {input.outside}" if input.outside else ""
+            ["--outside-calls", input.outside] if input.outside else []
         ),
     shell:
-        "bedside pgx {input.vcf} --definitions {input.definitions} --sample {params.sample} "
-        "{params.outside} --out-json {output.json} --out-tsv {output.tsv} 2> {log}"
+        "bedside pgx {input.vcf:q} --definitions {input.definitions:q} --sample {params.sample:q} "
+        "{params.outside:q} --out-json {output.json:q} --out-tsv {output.tsv:q} 2> {log:q}"

@@ -24,19 +24,12 @@ rule germline_chunk:
         runtime=120,
     params:
         region=chunk_region,
-        targets=(
-            f"--targets-file {cfg('reference', 'targets')}"
-            if cfg("reference", "targets")
-            else ""
-        ),
-        filters=(
-            f"--min-qual {cfg('calling', 'germline', 'min_qual', default=20)} "
-            f"--min-depth {cfg('calling', 'germline', 'min_depth', default=5)}"
-        ),
-        caller=cfg("calling", "germline", "caller", default="both"),
+        targets=targets_args(),
+        filters=germline_filter_args(),
+        caller=cfg("calling", "germline", "caller"),
     shell:
-        "bedside germline call --bam {input.bam} --ref {input.ref} --region {params.region} "
-        "{params.targets} {params.filters} --caller {params.caller} --out {output.bcf} 2> {log}"
+        "bedside germline call --bam {input.bam:q} --ref {input.ref:q} --region {params.region:q} "
+        "{params.targets:q} {params.filters:q} --caller {params.caller:q} --out {output.bcf:q} 2> {log:q}"
 
 
 rule germline_gather:
@@ -62,7 +55,7 @@ rule germline_gather:
         mem_mb=1000,
         runtime=30,
     shell:
-        "bedside germline gather {input.bcf} --out {output.vcf} 2> {log}"
+        "bedside germline gather {input.bcf:q} --out {output.vcf:q} 2> {log:q}"
 
 
 rule pgx_genotype:
@@ -85,11 +78,11 @@ rule pgx_genotype:
         mem_mb=1000,
         runtime=30,
     params:
-        min_depth=cfg("calling", "germline", "min_depth", default=5),
+        min_depth=cfg("calling", "germline", "min_depth"),
     shell:
-        "bedside germline genotype-positions --bam {input.bam} --ref {input.ref} "
-        "--definitions {input.definitions} --min-depth {params.min_depth} "
-        "--out {output.vcf} 2> {log}"
+        "bedside germline genotype-positions --bam {input.bam:q} --ref {input.ref:q} "
+        "--definitions {input.definitions:q} --min-depth {params.min_depth:q} "
+        "--out {output.vcf:q} 2> {log:q}"
 
 
 rule gvcf_chunk:
@@ -113,15 +106,11 @@ rule gvcf_chunk:
         runtime=120,
     params:
         region=chunk_region,
-        targets=(
-            f"--targets-file {cfg('reference', 'targets')}"
-            if cfg("reference", "targets")
-            else ""
-        ),
-        min_depth=cfg("calling", "germline", "min_depth", default=5),
+        targets=targets_args(),
+        min_depth=cfg("calling", "germline", "min_depth"),
     shell:
-        "bedside germline gvcf --bam {input.bam} --ref {input.ref} --region {params.region} "
-        "{params.targets} --min-depth {params.min_depth} --out {output.bcf} 2> {log}"
+        "bedside germline gvcf --bam {input.bam:q} --ref {input.ref:q} --region {params.region:q} "
+        "{params.targets:q} --min-depth {params.min_depth:q} --out {output.bcf:q} 2> {log:q}"
 
 
 rule gvcf_gather:
@@ -148,7 +137,7 @@ rule gvcf_gather:
         mem_mb=1000,
         runtime=30,
     shell:
-        "bedside germline gather {input.bcf} --out {output.vcf} 2> {log}"
+        "bedside germline gather {input.bcf:q} --out {output.vcf:q} 2> {log:q}"
 
 
 rule joint_chunk:
@@ -171,13 +160,10 @@ rule joint_chunk:
         runtime=120,
     params:
         region=chunk_region,
-        filters=(
-            f"--min-qual {cfg('calling', 'germline', 'min_qual', default=20)} "
-            f"--min-depth {cfg('calling', 'germline', 'min_depth', default=5)}"
-        ),
+        filters=germline_filter_args(),
     shell:
-        "bedside germline joint --gvcf {input.gvcfs} --ref {input.ref} --region {params.region} "
-        "{params.filters} --out {output.bcf} 2> {log}"
+        "bedside germline joint --gvcf {input.gvcfs:q} --ref {input.ref:q} --region {params.region:q} "
+        "{params.filters:q} --out {output.bcf:q} 2> {log:q}"
 
 
 rule joint_gather:
@@ -198,4 +184,4 @@ rule joint_gather:
         mem_mb=1000,
         runtime=30,
     shell:
-        "bedside germline gather {input.bcf} --out {output.vcf} 2> {log}"
+        "bedside germline gather {input.bcf:q} --out {output.vcf:q} 2> {log:q}"

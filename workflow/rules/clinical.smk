@@ -19,4 +19,4 @@ rule clinical_context:
     params:
         source=clinical_source_args(),
     shell:
-        "bedside clinical {params.source} --patient {wildcards.patient} --out {output} 2> {log}"
+        "bedside clinical {params.source:q} --patient {wildcards.patient:q} --out {output:q} 2> {log:q}"

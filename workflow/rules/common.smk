@@ -1,67 +1,53 @@
+import shlex
 import sys
 from pathlib import Path
-
-from snakemake.utils import validate
 
 from bedside.errors import BedsideError
 from bedside.io import sheets as bsheets
 from bedside import regions as bregions
-from bedside import contigs as bcontigs
-
-validate(config, schema="../schemas/config.schema.yaml")
+from bedside.io import preflight as bchecks
 
 
-def _fail(exc):
-    """Stop before any job starts, with the message naming file and row."""
-    sys.stderr.write(f"\nBedside: input error, nothing was run.\n{exc}\n\n")
+def _fail(message):
+    """Stop before any job starts, with every problem found (each naming its file and row)."""
+    sys.stderr.write(f"\nBedside: input error, nothing was run.\n{message}\n\n")
     raise SystemExit(2)
 
 
+# 1. the configuration: unknown keys refused, types and ranges checked, defaults filled in from the
+#    schema (the one source of the workflow's defaults)
+CONFIG_SCHEMA = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
+_config_problems = bchecks.config_problems(config, CONFIG_SCHEMA, workflow.configfiles)
+if _config_problems:
+    _fail("invalid configuration:\n  " + "\n  ".join(_config_problems))
+bchecks.fill_defaults(config, CONFIG_SCHEMA)
+
+# 2. every input file that can be checked without running a job, all problems listed at once
 try:
     SHEET = bsheets.load_sheets(config["samples"], config["units"])
-    if config.get("clinical", {}).get("table"):
-        bsheets.check_patients_in_clinical(
-            SHEET,
-            bsheets.clinical_patient_ids(config["clinical"]["table"]),
-            config["clinical"]["table"],
-        )
-    elif config.get("clinical", {}).get("omop"):
-        from bedside.clinical import load_omop
-
-        bsheets.check_patients_in_clinical(
-            SHEET,
-            dict.fromkeys(load_omop(config["clinical"]["omop"]), 0),
-            config["clinical"]["omop"],
-        )
+    _input_problems = []
+except BedsideError as exc:
+    SHEET, _input_problems = None, [str(exc)]
+except (OSError, UnicodeDecodeError, ValueError) as exc:
+    SHEET, _input_problems = None, [
+        f"{config['samples']} / {config['units']}: cannot read: {exc}"
+    ]
+_input_problems += bchecks.input_problems(config, SHEET)
+if _input_problems:
+    _fail(
+        f"{len(_input_problems)} problem(s) in the inputs:\n  "
+        + "\n  ".join(p.replace("\n", "\n  ") for p in _input_problems)
+    )
+try:
     CHUNKS = {
         r.name: r
         for r in bregions.chunks(
             config["reference"]["fasta"],
-            config.get("calling", {}).get("chunk_size", 1000000),
+            config["calling"]["chunk_size"],
             config["reference"].get("targets") or None,
             skip_all_n=True,
         )
     }
-    # contig names of input BAMs, resource VCFs and the targets BED must match the reference
-    # (or, for resource VCFs, be mapped by reference.contig_map); checked before any job runs
-    bcontigs.check_inputs(
-        config["reference"]["fasta"],
-        alignments=[u.bam for u in SHEET.units if u.bam],
-        vcfs=[
-            v
-            for v in (
-                config.get("resources", {}).get("population"),
-                config.get("resources", {}).get("clinvar"),
-            )
-            if v and Path(v).exists()
-        ],
-        beds=(
-            [config["reference"]["targets"]]
-            if config["reference"].get("targets")
-            else []
-        ),
-        contig_map=config["reference"].get("contig_map") or None,
-    )
 except BedsideError as exc:
     _fail(exc)
 
@@ -136,6 +122,14 @@ def get_fastp_jsons():
     ]
 
 
+def get_fastq_checks():
+    return [
+        f"results/{patient_of(u.sample_name)}/qc/fastq_check/{u.sample_name}.{u.unit_name}.json"
+        for u in SHEET.units
+        if not u.bam
+    ]
+
+
 def sample_bam(sample):
     return f"results/{patient_of(sample)}/align/{sample}.bam"
 
@@ -150,6 +144,19 @@ def read_group(wildcards):
         f"@RG\\tID:{wildcards.sample}.{wildcards.unit}\\tSM:{wildcards.sample}"
         f"\\tLB:{wildcards.sample}\\tPL:{s.platform}\\tPU:{wildcards.unit}"
     )
+
+
+def input_read_group_args(wildcards):
+    """samtools addreplacerg -r arguments: one read group named after the sample sheet."""
+    s = SHEET.samples[wildcards.sample]
+    fields = [
+        f"ID:{wildcards.sample}.{wildcards.unit}",
+        f"SM:{wildcards.sample}",
+        f"LB:{wildcards.sample}",
+        f"PL:{s.platform}",
+        f"PU:{wildcards.unit}",
+    ]
+    return [word for field in fields for word in ("-r", field)]
 
 
 def chunk_region(wildcards):
@@ -172,12 +179,42 @@ def optional(key_path):
     return value if value else []
 
 
+# Argument helpers return lists of words; the rules format them with `:q`, so every word reaches the
+# tool as one argument whatever characters a configured value or path holds.
+
+
+def extra_args(tool):
+    """The user's extra arguments for ``tool`` (config params.<tool>) split like a shell would."""
+    return shlex.split(cfg("params", tool, default="") or "")
+
+
 def clinical_source_args():
     if cfg("clinical", "table"):
-        return f"--table {cfg('clinical', 'table')}"
+        return ["--table", cfg("clinical", "table")]
     if cfg("clinical", "omop"):
-        return f"--omop {cfg('clinical', 'omop')}"
-    return ""
+        return ["--omop", cfg("clinical", "omop")]
+    return []
+
+
+def targets_args():
+    targets = cfg("reference", "targets")
+    return ["--targets-file", targets] if targets else []
+
+
+def germline_filter_args():
+    return [
+        "--min-qual",
+        str(cfg("calling", "germline", "min_qual")),
+        "--min-depth",
+        str(cfg("calling", "germline", "min_depth")),
+    ]
+
+
+def qc_gate_args():
+    args = []
+    for name, value in (cfg("qc", default={}) or {}).items():
+        args += ["--gate", f"{name}={value}"]
+    return args
 
 
 def get_final_outputs():
@@ -213,18 +250,13 @@ def somatic_inputs(wc):
 
 
 def somatic_args(wc, input):
-    args = []
-    if "normal" in input.keys():
-        args.append(f"--normal {input.normal}")
-    else:
-        args.append("--tumor-only")
-    if "pon" in input.keys():
-        args.append(f"--pon {input.pon}")
-    if "population" in input.keys():
-        args.append(f"--population {input.population}")
+    args = ["--normal", input.normal] if "normal" in input.keys() else ["--tumor-only"]
+    for key in ("pon", "population"):
+        if key in input.keys():
+            args += [f"--{key}", input[key]]
     if cfg("reference", "targets"):
-        args.append(f"--regions-bed {cfg('reference', 'targets')}")
-    return " ".join(args)
+        args += ["--regions-bed", cfg("reference", "targets")]
+    return args
 
 
 def annotate_inputs(wc):
@@ -250,14 +282,13 @@ def annotation_resource_inputs():
 
 
 def annotate_args(wc, input):
-    args = [
-        f"--{key} {input[key]}"
-        for key in ("population", "clinvar", "transcripts")
-        if key in input.keys()
-    ]
+    args = []
+    for key in ("population", "clinvar", "transcripts"):
+        if key in input.keys():
+            args += [f"--{key}", input[key]]
     if "prepared" in input.keys():
-        args.append("--cache-dir resources/annotate-cache")
-    return " ".join(args)
+        args += ["--cache-dir", "resources/annotate-cache"]
+    return args
 
 
 def case_inputs(wc):
@@ -277,12 +308,12 @@ def case_inputs(wc):
 
 
 def case_args(wc, input):
-    args = [f"--tumor-sample {tumor_of(wc.patient)}"] if tumor_of(wc.patient) else []
+    args = ["--tumor-sample", tumor_of(wc.patient)] if tumor_of(wc.patient) else []
     if normal_of(wc.patient):
-        args.append(f"--normal-sample {normal_of(wc.patient)}")
+        args += ["--normal-sample", normal_of(wc.patient)]
     for key in ("somatic", "germline", "pgx", "tmb"):
         if key in input.keys():
-            args.append(f"--{key} {input[key]}")
+            args += [f"--{key}", input[key]]
     for kb in input.knowledge:
-        args.append(f"--knowledge {kb}")
-    return " ".join(args)
+        args += ["--knowledge", kb]
+    return args

@@ -17,11 +17,37 @@ rule fastp:
         mem_mb=2000,
         runtime=60,
     params:
-        extra=cfg("params", "fastp", default=""),
+        extra=extra_args("fastp"),
+        title=lambda wc: f"{wc.sample}.{wc.unit}",
     shell:
-        "fastp --in1 {input.r1} --in2 {input.r2} --out1 {output.r1} --out2 {output.r2} "
-        "--json {output.json} --html {output.html} --thread {threads} "
-        "--report_title {wildcards.sample}.{wildcards.unit} {params.extra} 2> {log}"
+        "fastp --in1 {input.r1:q} --in2 {input.r2:q} --out1 {output.r1:q} --out2 {output.r2:q} "
+        "--json {output.json:q} --html {output.html:q} --thread {threads} "
+        "--report_title {params.title:q} {params.extra:q} 2> {log:q}"
+
+
+rule fastq_check:
+    # fastp 0.23.2 exits 0 on a truncated gzip (keeping the reads read so far): every FASTQ is read to
+    # the end (gzip integrity, FASTQ records, >= 1 read, read-1/read-2 count and name parity) and
+    # fastp's read counts are compared with the files'. Alignment, MultiQC and the QC gates wait for
+    # this check; a defect fails the job naming the file and the record.
+    input:
+        unpack(get_fastqs),
+        fastp="results/{patient}/qc/fastp/{sample}.{unit}.json",
+    output:
+        "results/{patient}/qc/fastq_check/{sample}.{unit}.json",
+    log:
+        "logs/{patient}/fastq_check/{sample}.{unit}.log",
+    benchmark:
+        "benchmarks/{patient}/fastq_check/{sample}.{unit}.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=60,
+    shell:
+        "bedside check-fastq {input.r1:q} {input.r2:q} --fastp-json {input.fastp:q} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 rule samtools_stats:
@@ -41,7 +67,7 @@ rule samtools_stats:
         mem_mb=1000,
         runtime=60,
     shell:
-        "samtools stats --reference {input.ref} {input.bam} > {output} 2> {log}"
+        "samtools stats --reference {input.ref:q} {input.bam:q} > {output:q} 2> {log:q}"
 
 
 rule mosdepth:
@@ -66,20 +92,23 @@ rule mosdepth:
         prefix=lambda wc, output: output.summary.replace(".mosdepth.summary.txt", ""),
     shell:
         "mosdepth --no-per-base --threads {threads} --quantize 0:1:20: "
-        "{params.prefix} {input.bam} 2> {log}"
+        "{params.prefix:q} {input.bam:q} 2> {log:q}"
 
 
 rule multiqc:
     input:
-        get_fastp_jsons(),
-        expand(
-            "results/{s.patient}/qc/{s.sample_name}.samtools_stats.txt",
-            s=SHEET.samples.values(),
-        ),
-        expand(
-            "results/{s.patient}/qc/mosdepth/{s.sample_name}.mosdepth.summary.txt",
-            s=SHEET.samples.values(),
-        ),
+        reports=[
+            *get_fastp_jsons(),
+            *expand(
+                "results/{s.patient}/qc/{s.sample_name}.samtools_stats.txt",
+                s=SHEET.samples.values(),
+            ),
+            *expand(
+                "results/{s.patient}/qc/mosdepth/{s.sample_name}.mosdepth.summary.txt",
+                s=SHEET.samples.values(),
+            ),
+        ],
+        checks=get_fastq_checks(),
     output:
         "results/cohort/multiqc/multiqc_report.html",
         directory("results/cohort/multiqc/multiqc_report_data"),
@@ -96,8 +125,8 @@ rule multiqc:
     params:
         outdir=lambda wc, output: str(Path(output[0]).parent),
     shell:
-        "multiqc --force --outdir {params.outdir} --filename multiqc_report.html "
-        "--title 'Bedside cohort QC' {input} > {log} 2>&1"
+        "multiqc --force --outdir {params.outdir:q} --filename multiqc_report.html "
+        "--title 'Bedside cohort QC' {input.reports:q} > {log:q} 2>&1"
 
 
 rule qc_gates:
@@ -115,6 +144,9 @@ rule qc_gates:
         fastp=lambda wc: [
             f for f in get_fastp_jsons() if f.startswith(f"results/{wc.patient}/")
         ],
+        checks=lambda wc: [
+            f for f in get_fastq_checks() if f.startswith(f"results/{wc.patient}/")
+        ],
     output:
         "results/{patient}/qc/qc.json",
     log:
@@ -130,10 +162,8 @@ rule qc_gates:
     params:
         tumor=lambda wc: tumor_of(wc.patient) or "",
         normal=lambda wc: normal_of(wc.patient) or "",
-        gates=lambda wc: " ".join(
-            f"--gate {k}={v}" for k, v in (cfg("qc", default={}) or {}).items()
-        ),
+        gates=qc_gate_args(),
     shell:
-        "bedside qc --tumor '{params.tumor}' --normal '{params.normal}' "
-        "--samtools-stats {input.stats} --mosdepth {input.mosdepth} --fastp {input.fastp} "
-        "{params.gates} --out {output} 2> {log}"
+        "bedside qc --tumor={params.tumor:q} --normal={params.normal:q} "
+        "--samtools-stats {input.stats:q} --mosdepth {input.mosdepth:q} --fastp {input.fastp:q} "
+        "{params.gates:q} --out {output:q} 2> {log:q}"

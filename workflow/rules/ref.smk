@@ -15,8 +15,8 @@ rule reference_fasta:
         mem_mb=1000,
         runtime=30,
     shell:
-        "(if gzip -t {input} 2>/dev/null; then gzip -dc {input} > {output.fa}; "
-        "else cp {input} {output.fa}; fi && samtools faidx {output.fa}) 2> {log}"
+        "(if gzip -t {input:q} 2>/dev/null; then gzip -dc {input:q} > {output.fa:q}; "
+        "else cp {input:q} {output.fa:q}; fi && samtools faidx {output.fa:q}) 2> {log:q}"
 
 
 rule reference_gff3:
@@ -35,7 +35,7 @@ rule reference_gff3:
         mem_mb=500,
         runtime=10,
     shell:
-        "bedside validate gff3 {input} --out {output} 2> {log}"
+        "bedside validate gff3 {input:q} --out {output:q} 2> {log:q}"
 
 
 rule bwa_index:
@@ -54,7 +54,7 @@ rule bwa_index:
         mem_mb=8000,
         runtime=120,
     shell:
-        "bwa index {input} 2> {log}"
+        "bwa index {input:q} 2> {log:q}"
 
 
 rule resource_vcf_renamed:
@@ -78,5 +78,6 @@ rule resource_vcf_renamed:
         mem_mb=1000,
         runtime=30,
     shell:
-        "(bcftools annotate --rename-chrs {input.map} -Oz -o {output.vcf} {input.vcf} "
-        "&& tabix -f -p vcf {output.vcf}) 2> {log}"
+        "(bcftools annotate --no-version --rename-chrs {input.map:q} -Oz -o {output.vcf:q} "
+        "{input.vcf:q} "
+        "&& tabix -f -p vcf {output.vcf:q}) 2> {log:q}"

@@ -21,8 +21,8 @@ rule case:
         args=case_args,
         build=cfg("reference", "build", default=""),
     shell:
-        "bedside case --patient {wildcards.patient} --context {input.context} --qc {input.qc} "
-        "{params.args} --build '{params.build}' --out {output} 2> {log}"
+        "bedside case --patient {wildcards.patient:q} --context {input.context:q} --qc {input.qc:q} "
+        "{params.args:q} --build={params.build:q} --out {output:q} 2> {log:q}"
 
 
 rule report:
@@ -44,8 +44,8 @@ rule report:
     params:
         institution=cfg("report", "institution", default=""),
     shell:
-        "bedside report {input} --html {output.html} --json {output.json} "
-        "--institution '{params.institution}' 2> {log}"
+        "bedside report {input:q} --html {output.html:q} --json {output.json:q} "
+        "--institution={params.institution:q} 2> {log:q}"
 
 
 rule report_pdf:
@@ -64,7 +64,7 @@ rule report_pdf:
         mem_mb=2000,
         runtime=10,
     shell:
-        "bedside report --pdf-from-html {input} --pdf {output} 2> {log}"
+        "bedside report --pdf-from-html {input:q} --pdf {output:q} 2> {log:q}"
 
 
 rule cohort_summary:
@@ -85,5 +85,5 @@ rule cohort_summary:
         mem_mb=1000,
         runtime=10,
     shell:
-        "bedside cohort {input} --html {output.html} --tsv {output.tsv} --json {output.json} "
-        "2> {log}"
+        "bedside cohort {input:q} --html {output.html:q} --tsv {output.tsv:q} --json {output.json:q} "
+        "2> {log:q}"

@@ -19,8 +19,8 @@ rule panel_of_normals:
         mem_mb=4000,
         runtime=120,
     shell:
-        "bedside pon --normals {input.bams} --ref {input.ref} --threads {threads} "
-        "--out {output} 2> {log}"
+        "bedside pon --normals {input.bams:q} --ref {input.ref:q} --threads {threads} "
+        "--out {output:q} 2> {log:q}"
 
 
 rule somatic_chunk:
@@ -42,12 +42,12 @@ rule somatic_chunk:
     params:
         region=chunk_region,
         args=somatic_args,
-        min_vaf=cfg("calling", "somatic", "min_vaf", default=0.03),
+        min_vaf=cfg("calling", "somatic", "min_vaf"),
         samples=config["samples"],
     shell:
-        "bedside somatic --tumor {input.tumor} {params.args} --ref {input.ref} "
-        "--samples {params.samples} --patient {wildcards.patient} "
-        "--region {params.region} --min-vaf {params.min_vaf} --out {output.vcf} 2> {log}"
+        "bedside somatic --tumor {input.tumor:q} {params.args:q} --ref {input.ref:q} "
+        "--samples {params.samples:q} --patient {wildcards.patient:q} "
+        "--region {params.region:q} --min-vaf {params.min_vaf:q} --out {output.vcf:q} 2> {log:q}"
 
 
 rule somatic_gather:
@@ -70,8 +70,9 @@ rule somatic_gather:
         mem_mb=1000,
         runtime=30,
     shell:
-        "(bcftools concat -a -Ou {input.vcfs} | bcftools sort -Oz -o {output.vcf} "
-        "&& tabix -p vcf {output.vcf}) 2> {log}"
+        "(bcftools concat --no-version -a -Ou {input.vcfs:q} "
+        "| bcftools sort -Oz -o {output.vcf:q} "
+        "&& tabix -p vcf {output.vcf:q}) 2> {log:q}"
 
 
 rule tmb:
@@ -93,4 +94,4 @@ rule tmb:
         mem_mb=1000,
         runtime=10,
     shell:
-        "bedside tmb --vcf {input.vcf} --coverage {input.coverage} --out {output} 2> {log}"
+        "bedside tmb --vcf {input.vcf:q} --coverage {input.coverage:q} --out {output:q} 2> {log:q}"

@@ -70,13 +70,27 @@ def _sample_stats(rec, sample: str) -> tuple[float | None, int | None, int | Non
 
 
 def read_findings(vcf_path: str | Path, origin: Origin, sample: str | None = None,
-                  pass_only: bool = True) -> list[Finding]:
-    """Annotated VCF -> Findings (one per ALT allele; consequence = most severe BEDSIDE_CSQ entry)."""
+                  pass_only: bool = True, require_annotation: bool = False) -> list[Finding]:
+    """Annotated VCF -> Findings (one per ALT allele; consequence = most severe BEDSIDE_CSQ entry).
+
+    ``require_annotation``: a VCF whose header does not declare BEDSIDE_CSQ (not run through `bedside
+    annotate`) is refused instead of read as findings without a gene or consequence."""
     path = Path(vcf_path)
     if not path.exists():
         raise InputError("annotated VCF not found", path=path)
+    try:
+        return _read_findings(path, origin, sample, pass_only, require_annotation)
+    except (OSError, ValueError) as exc:  # pysam: not a VCF, a truncated file, a malformed record
+        raise InputError(f"cannot read as VCF: {exc}", path=path) from exc
+
+
+def _read_findings(path: Path, origin: Origin, sample: str | None, pass_only: bool,
+                   require_annotation: bool) -> list[Finding]:
     findings: list[Finding] = []
     with pysam.VariantFile(str(path)) as vf:
+        if require_annotation and "BEDSIDE_CSQ" not in vf.header.info:
+            raise InputError("the VCF is not annotated (its header declares no BEDSIDE_CSQ consequence field); "
+                             "run `bedside annotate` on it first", path=path)
         samples = list(vf.header.samples)
         if sample is not None and sample not in samples:
             raise InputError(f"sample {sample!r} is not in the VCF (samples: {', '.join(samples) or 'none'})",

@@ -1,7 +1,8 @@
-"""Germline calling: bcftools (and optionally freebayes) over a region, calibrated filters, gVCF,
-joint genotyping, genotyping at fixed (pharmacogene) positions, and scoring against a truth set.
+"""Germline calling: bcftools (and optionally freebayes) over a region, calibrated filters, gVCF and
+joint genotyping. (Genotyping at pharmacogene positions lives in :mod:`bedside.pgx.positions`, scoring
+against a truth set in :mod:`bedside.bench.scoring`; their old names here still work.)
 
-The tools are run here as argument lists; the command module only parses arguments.
+The tools are run through :mod:`bedside.tools` as argument lists; the command module only parses arguments.
 
 Calling model (``caller="both"``, the default; each step measured on GIAB NA12878, see
 ``benchmarks/README.md``):
@@ -27,17 +28,14 @@ The thresholds were calibrated on the GIAB window itself (no held-out truth); se
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-import shutil
-import subprocess
 import tempfile
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-from bedside.errors import InputError, ToolError
+from bedside.errors import InputError
+from bedside.tools import bam_samples, pipe, run_tool
 
 log = logging.getLogger(__name__)
 
@@ -74,53 +72,21 @@ class GermlineParams:
         if self.min_qual < 0 or self.min_depth < 0:
             raise InputError("min_qual and min_depth must be >= 0")
 
-
 # ---------------------------------------------------------------------------------------------
 # running tools
 
 
-def run_pipeline(commands: Sequence[Sequence[str | Path]], stdout_path: str | Path | None = None) -> None:
-    """Run ``cmd1 | cmd2 | ...`` (argument lists, no shell); raise ToolError naming the failing tool."""
-    cmds = [[str(a) for a in c] for c in commands]
-    for c in cmds:
-        if shutil.which(c[0]) is None:
-            raise ToolError(f"required tool '{c[0]}' is not on PATH (run `make install`)")
-    with contextlib.ExitStack() as stack:
-        out_fh = stack.enter_context(open(stdout_path, "wb")) if stdout_path else subprocess.DEVNULL
-        errs = [stack.enter_context(tempfile.TemporaryFile()) for _ in cmds]
-        procs: list[subprocess.Popen] = []
-        prev = None
-        for i, (c, err) in enumerate(zip(cmds, errs, strict=True)):
-            last = i == len(cmds) - 1
-            p = stack.enter_context(subprocess.Popen(
-                c, stdin=prev, stdout=out_fh if last else subprocess.PIPE, stderr=err))
-            if prev is not None:
-                prev.close()
-            prev = p.stdout
-            procs.append(p)
-        codes = [p.wait() for p in procs]
-        for c, code, err in zip(cmds, codes, errs, strict=True):
-            if code != 0:
-                err.seek(0)
-                msg = err.read().decode(errors="replace").strip()[-2000:]
-                raise ToolError(f"{' '.join(c[:3])} ... failed (exit {code}): {msg}")
-
-
-def _run(args: Sequence[str | Path]) -> str:
-    args = [str(a) for a in args]
-    if shutil.which(args[0]) is None:
-        raise ToolError(f"required tool '{args[0]}' is not on PATH (run `make install`)")
-    try:
-        return subprocess.run(args, check=True, capture_output=True, text=True).stdout
-    except subprocess.CalledProcessError as exc:
-        raise ToolError(f"{' '.join(args[:3])} ... failed (exit {exc.returncode}): "
-                        f"{exc.stderr.strip()[-2000:]}") from exc
+def run_pipeline(commands: Sequence[Sequence[str | Path]], stdout_path: str | Path | None = None,
+                 inputs: Sequence[str | Path] = ()) -> None:
+    """``cmd1 | cmd2 | ...`` (argument lists, no shell) into ``stdout_path`` (or discarded); the failing
+    tool is named, and with ``inputs`` (user files) its failure is an input error naming the file."""
+    pipe(commands, stdout_path if stdout_path is not None else "/dev/null", inputs=inputs)
 
 
 def index_vcf(path: str | Path) -> None:
     """tabix (.vcf.gz) or CSI (.bcf) index, as bcftools expects."""
     path = str(path)
-    _run(["bcftools", "index", "-f"] + (["-t"] if path.endswith(".vcf.gz") else []) + [path])
+    run_tool(["bcftools", "index", "-f"] + (["-t"] if path.endswith(".vcf.gz") else []) + [path], inputs=[path])
 
 
 def output_type(path: str | Path) -> str:
@@ -142,30 +108,15 @@ def region_to_bed0(region: str) -> str:
 
 
 def check_bams(bams: Sequence[str | Path]) -> list[str]:
-    """Sample names (read-group SM) of the BAMs; every BAM must exist, be indexed and have SM."""
-    import pysam
-
-    names = []
-    for b in bams:
-        if not Path(b).exists():
-            raise InputError("BAM/CRAM not found", path=b)
-        with pysam.AlignmentFile(str(b), check_sq=False) as fh:
-            sms = {rg.get("SM") for rg in fh.header.to_dict().get("RG", [])}
-        sms.discard(None)
-        if len(sms) != 1:
-            raise InputError(f"expected exactly one read-group sample name (SM), found {sorted(sms) or 'none'}",
-                             path=b)
-        names.append(sms.pop())
-    dup = {n for n in names if names.count(n) > 1}
-    if dup:
-        raise InputError(f"sample name(s) {sorted(dup)} appear in more than one BAM")
-    return names
+    """Sample names (read-group SM) of the BAMs; every BAM must exist and name exactly one sample, and
+    no sample may appear in two BAMs."""
+    return bam_samples(bams)
 
 
 def mpileup_cmd(bams: Sequence[str | Path], ref: str | Path, params: GermlineParams,
                 region: str | None = None, targets: str | Path | None = None,
                 gvcf: bool = False) -> list[str]:
-    cmd = ["bcftools", "mpileup", "-f", str(ref), "-a", "AD,DP,SP", "-Ou",
+    cmd = ["bcftools", "mpileup", "--no-version", "-f", str(ref), "-a", "AD,DP,SP", "-Ou",
            "-F", str(params.gap_frac), "-q", str(params.min_mapq)]
     if params.full_baq:
         cmd.append("-D")
@@ -179,11 +130,11 @@ def mpileup_cmd(bams: Sequence[str | Path], ref: str | Path, params: GermlinePar
 
 
 def call_cmd(variants_only: bool = True) -> list[str]:
-    return ["bcftools", "call", "-m", "-Ou"] + (["-v"] if variants_only else [])
+    return ["bcftools", "call", "--no-version", "-m", "-Ou"] + (["-v"] if variants_only else [])
 
 
 def norm_cmd(ref: str | Path, atomize: bool = False) -> list[str]:
-    return (["bcftools", "norm", "-f", str(ref), "-m", "-both"] + (["-a"] if atomize else [])
+    return (["bcftools", "norm", "--no-version", "-f", str(ref), "-m", "-both"] + (["-a"] if atomize else [])
             + ["-Ou", "-"])
 
 
@@ -195,7 +146,6 @@ def freebayes_cmd(bams: Sequence[str | Path], ref: str | Path, region: str | Non
     if targets:
         cmd += ["-t", str(targets)]
     return cmd + [str(b) for b in bams]
-
 
 # ---------------------------------------------------------------------------------------------
 # filters
@@ -396,23 +346,23 @@ def call_germline(bams: Sequence[str | Path], ref: str | Path, out: str | Path,
         if params.caller in ("bcftools", "both"):
             raw = tmpd / "bcftools.bcf"
             run_pipeline([mpileup_cmd(bams, ref, params, region, targets), call_cmd(),
-                          norm_cmd(ref), ["bcftools", "view", "-Ob", "-"]], raw)
+                          norm_cmd(ref), ["bcftools", "view", "--no-version", "-Ob", "-"]], raw, inputs=bams)
             if params.caller == "both":
                 fb = tmpd / "freebayes.bcf"
                 run_pipeline([freebayes_cmd(bams, ref, region, targets, params),
                               norm_cmd(ref, atomize=True), norm_cmd(ref),
-                              ["bcftools", "view", "-Ob", "-"]], fb)
+                              ["bcftools", "view", "--no-version", "-Ob", "-"]], fb, inputs=bams)
                 support = read_loci(fb)
         else:
             raw = tmpd / "freebayes.bcf"
             run_pipeline([freebayes_cmd(bams, ref, region, targets, params),
                           norm_cmd(ref, atomize=True), norm_cmd(ref),
-                          ["bcftools", "view", "-Ob", "-"]], raw)
+                          ["bcftools", "view", "--no-version", "-Ob", "-"]], raw, inputs=bams)
         sorted_raw = tmpd / "sorted.bcf"
         run_pipeline([["bcftools", "sort", "-T", str(tmpd / "sort"), "-Ob", "-o", str(sorted_raw),
                        str(raw)]])
         dedup = tmpd / "dedup.bcf"
-        run_pipeline([["bcftools", "norm", "-d", "exact", "-Ob", "-o", str(dedup), str(sorted_raw)]])
+        run_pipeline([["bcftools", "norm", "--no-version", "-d", "exact", "-Ob", "-o", str(dedup), str(sorted_raw)]])
         return apply_filters(dedup, out, params, support)
 
 
@@ -424,7 +374,7 @@ def call_gvcf(bam: str | Path, ref: str | Path, out: str | Path, params: Germlin
     check_bams([bam])
     output_type(out)
     run_pipeline([mpileup_cmd([bam], ref, params, region, targets, gvcf=True),
-                  ["bcftools", "view", "-O" + output_type(out), "-"]], out)
+                  ["bcftools", "view", "--no-version", "-O" + output_type(out), "-"]], out, inputs=[bam])
     index_vcf(out)
 
 
@@ -444,15 +394,15 @@ def joint_genotype(gvcfs: Sequence[str | Path], ref: str | Path, out: str | Path
     with tempfile.TemporaryDirectory(prefix="bedside-joint-") as tmp:
         tmpd = Path(tmp)
         raw = tmpd / "joint.bcf"
-        merge = ["bcftools", "merge", "--gvcf", str(ref), "-Ou"] + (["-r", region] if region else [])
+        merge = ["bcftools", "merge", "--no-version", "--gvcf", str(ref), "-Ou"] + (["-r", region] if region else [])
         if len(gvcfs) == 1:
-            first = ["bcftools", "view", "-Ou"] + (["-r", region] if region else []) + [str(gvcfs[0])]
+            first = ["bcftools", "view", "--no-version", "-Ou"] + (["-r", region] if region else []) + [str(gvcfs[0])]
         else:
             first = merge + [str(g) for g in gvcfs]
-        run_pipeline([first, call_cmd(), norm_cmd(ref), ["bcftools", "view", "-Ob", "-"]], raw)
+        run_pipeline([first, call_cmd(), norm_cmd(ref), ["bcftools", "view", "--no-version", "-Ob", "-"]], raw, inputs=gvcfs)
         dedup = tmpd / "dedup.bcf"
         run_pipeline([["bcftools", "sort", "-T", str(tmpd / "s"), "-Ou", str(raw)],
-                      ["bcftools", "norm", "-d", "exact", "-Ob", "-o", str(dedup), "-"]])
+                      ["bcftools", "norm", "--no-version", "-d", "exact", "-Ob", "-o", str(dedup), "-"]])
         return apply_filters(dedup, out, jp, None)
 
 
@@ -470,214 +420,25 @@ def gather(chunks: Sequence[str | Path], out: str | Path) -> None:
                 raise InputError("chunk file not found", path=c)
             if not (Path(str(c) + ".csi").exists() or Path(str(c) + ".tbi").exists()):
                 index_vcf(c)
-        run_pipeline([["bcftools", "concat", "-a", "-D", "-f", str(lst), "-Ou"],
+        run_pipeline([["bcftools", "concat", "--no-version", "-a", "-D", "-f", str(lst), "-Ou"],
                       ["bcftools", "sort", "-T", str(Path(tmp) / "s"), "-O" + output_type(out),
-                       "-o", str(out), "-"]])
+                       "-o", str(out), "-"]], inputs=chunks)
     index_vcf(out)
 
 
 # ---------------------------------------------------------------------------------------------
-# genotyping at defined positions (pharmacogenes)
+# names that moved: PGx position genotyping -> bedside.pgx.positions, truth scoring -> bedside.bench.scoring
+
+_MOVED = {
+    **dict.fromkeys(("Position", "definition_positions", "genotype_positions"), "bedside.pgx.positions"),
+    **dict.fromkeys(("Score", "normalise_for_scoring", "variant_keys", "variant_kind", "in_bed", "score",
+                     "read_bed3"), "bedside.bench.scoring"),
+}
 
 
-@dataclass(frozen=True, order=True)
-class Position:
-    chrom: str
-    pos: int
-    gene: str = field(compare=False, default="")
-    rsid: str | None = field(compare=False, default=None)
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
 
-
-def definition_positions(directory: str | Path) -> list[Position]:
-    """Every ``variants[].chromosome/.position`` of the ``<GENE>_translation.json`` files in DIR."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise InputError("allele definitions directory not found", path=directory)
-    files = sorted(directory.glob("*_translation.json"))
-    if not files:
-        raise InputError("no <GENE>_translation.json allele definitions found", path=directory)
-    seen: dict[tuple[str, int], Position] = {}
-    for f in files:
-        try:
-            data = json.loads(f.read_text())
-            gene = data.get("gene") or f.name.split("_")[0]
-            for i, v in enumerate(data["variants"]):
-                try:
-                    p = Position(str(v["chromosome"]), int(v["position"]), gene, v.get("rsid"))
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise InputError(f"variant without a valid chromosome/position ({exc})", path=f,
-                                     record=f"variants[{i}]") from exc
-                seen.setdefault((p.chrom, p.pos), p)
-        except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise InputError(f"not a PharmCAT allele definition ({exc})", path=f) from exc
-    return sorted(seen.values())
-
-
-def genotype_positions(bam: str | Path, ref: str | Path, positions: Sequence[Position],
-                       out: str | Path, min_depth: int = 5) -> dict[str, int]:
-    """Genotype the sample at every position, diploid: covered positions get a call (reference calls
-    included, GT 0/0); positions with no usable read get a record with GT ./., FORMAT/DP 0 and
-    FILTER NoCoverage, so "reference" and "not covered" stay distinguishable downstream. Positions on
-    contigs absent from the reference are skipped (logged); if none remains it is an error."""
-    import pysam
-
-    from bedside.contigs import fasta_contigs, toggle_chr
-
-    contigs = fasta_contigs(ref)
-    usable = [p for p in positions if p.chrom in contigs and 1 <= p.pos <= contigs[p.chrom]]
-    skipped = len(positions) - len(usable)
-    if not usable:
-        example = positions[0].chrom if positions else "?"
-        hint = (f" (definitions say '{example}', the reference has '{toggle_chr(example)}')"
-                if toggle_chr(example) in contigs else "")
-        raise InputError(f"none of the {len(positions)} defined positions lies on a contig of the "
-                         f"reference{hint}", path=ref)
-    if skipped:
-        log.warning("%d defined positions are on contigs absent from %s; skipped", skipped, ref)
-    check_bams([bam])
-    output_type(out)
-    order = {c: i for i, c in enumerate(contigs)}
-    usable.sort(key=lambda p: (order[p.chrom], p.pos))
-    with tempfile.TemporaryDirectory(prefix="bedside-pgxpos-") as tmp:
-        tmpd = Path(tmp)
-        tfile = tmpd / "targets.tsv"
-        tfile.write_text("".join(f"{p.chrom}\t{p.pos}\n" for p in usable))
-        raw = tmpd / "raw.bcf"
-        params = GermlineParams(caller="bcftools", gap_frac=0.05)
-        mp = mpileup_cmd([bam], ref, params, targets=tfile)
-        run_pipeline([mp, ["bcftools", "call", "-m", "--ploidy", "2", "-Ou"],
-                      ["bcftools", "view", "-Ob", "-"]], raw)
-        counts = {"positions": len(usable), "skipped_contig": skipped, "called": 0, "reference": 0,
-                  "not_covered": 0}
-        fasta = pysam.FastaFile(str(ref))
-        wanted = {(p.chrom, p.pos): p for p in usable}
-        with pysam.VariantFile(str(raw)) as vin:
-            hdr = vin.header.copy()
-            hdr.filters.add("NoCoverage", None, None, "no read covers this defined position")
-            hdr.filters.add("LowDepth", None, None, f"depth below {min_depth}")
-            hdr.info.add("PGX_GENE", 1, "String", "gene whose allele definition names this position")
-            sample = next(iter(hdr.samples))
-            got: dict[tuple[str, int], list] = {}
-            for r in vin:
-                if (r.chrom, r.pos) in wanted:
-                    got.setdefault((r.chrom, r.pos), []).append(r)
-            with pysam.VariantFile(str(out), "w" + output_type(out), header=hdr) as vout:
-                for p in usable:
-                    recs = got.get((p.chrom, p.pos))
-                    if recs:
-                        for r in recs:
-                            r.translate(hdr)
-                            r.info["PGX_GENE"] = p.gene
-                            dp = r.samples[sample].get("DP") or 0
-                            r.filter.clear()
-                            r.filter.add("LowDepth" if dp < min_depth else "PASS")
-                            vout.write(r)
-                        counts["called"] += 1
-                        gt = recs[0].samples[sample].get("GT")
-                        if gt and all(g == 0 for g in gt):
-                            counts["reference"] += 1
-                        continue
-                    base = fasta.fetch(p.chrom, p.pos - 1, p.pos).upper() or "N"
-                    r = vout.new_record(contig=p.chrom, start=p.pos - 1, stop=p.pos, alleles=(base, "."),
-                                        id=p.rsid, filter="NoCoverage")
-                    r.info["PGX_GENE"] = p.gene
-                    r.samples[sample]["GT"] = (None, None)
-                    r.samples[sample]["DP"] = 0
-                    vout.write(r)
-                    counts["not_covered"] += 1
-    index_vcf(out)
-    return counts
-
-
-# ---------------------------------------------------------------------------------------------
-# scoring against a truth set
-
-
-@dataclass
-class Score:
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    @property
-    def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-
-    @property
-    def recall(self) -> float:
-        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
-
-    def as_dict(self) -> dict:
-        return {"TP": self.tp, "FP": self.fp, "FN": self.fn, "precision": round(self.precision, 4),
-                "recall": round(self.recall, 4), "F1": round(self.f1, 4)}
-
-
-def normalise_for_scoring(vcf: str | Path, ref: str | Path, out: str | Path,
-                          pass_only: bool = True, rename: str | Path | None = None) -> None:
-    """PASS records, non-reference genotypes' alleles split to biallelic, left-aligned against REF,
-    exact duplicates removed: the same treatment for calls and truth."""
-    cmds = [["bcftools", "view"] + (["-f", "PASS,."] if pass_only else []) + ["-Ou", str(vcf)]]
-    if rename:
-        cmds.append(["bcftools", "annotate", "--rename-chrs", str(rename), "-Ou", "-"])
-    cmds += [norm_cmd(ref), ["bcftools", "norm", "-d", "exact", "-Ou", "-"],
-             ["bcftools", "sort", "-Oz", "-"]]
-    run_pipeline(cmds, out)
-    index_vcf(out)
-
-
-def variant_keys(vcf: str | Path, region: tuple[str, int, int] | None = None
-                 ) -> set[tuple[str, int, str, str]]:
-    """(chrom, pos, ref, alt) of every ALT allele carried by some sample (any non-reference GT) in a
-    normalised VCF; without samples, every ALT allele."""
-    import pysam
-
-    out = set()
-    with pysam.VariantFile(str(vcf)) as vf:
-        for r in vf:
-            if region and (r.chrom != region[0] or not region[1] <= r.pos <= region[2]):
-                continue
-            carried = None
-            if r.samples:
-                carried = set()
-                for s in r.samples.values():
-                    carried.update(g for g in (s.get("GT") or ()) if g)
-            for i, a in enumerate(r.alts or (), start=1):
-                if a in ("*", ".") or a.startswith("<"):
-                    continue
-                if carried is not None and i not in carried:
-                    continue
-                out.add((r.chrom, r.pos, r.ref, a))
-    return out
-
-
-def variant_kind(key: tuple[str, int, str, str]) -> str:
-    return "SNV" if len(key[2]) == 1 and len(key[3]) == 1 else "indel"
-
-
-def in_bed(key: tuple[str, int, str, str], bed: Iterable[tuple[str, int, int]]) -> bool:
-    return any(key[0] == c and s < key[1] <= e for c, s, e in bed)
-
-
-def score(truth: set, calls: set, bed: Sequence[tuple[str, int, int]] | None = None
-          ) -> dict[str, Score]:
-    """Allele-level comparison (genotype-agnostic): a call is a TP if its normalised
-    (chrom, pos, ref, alt) is in the truth. With ``bed``, both sets are restricted to variants whose
-    POS lies in the BED intervals."""
-    out = {}
-    for kind in ("SNV", "indel"):
-        t = {k for k in truth if variant_kind(k) == kind and (bed is None or in_bed(k, bed))}
-        c = {k for k in calls if variant_kind(k) == kind and (bed is None or in_bed(k, bed))}
-        out[kind] = Score(tp=len(t & c), fp=len(c - t), fn=len(t - c))
-    return out
-
-
-def read_bed3(path: str | Path) -> list[tuple[str, int, int]]:
-    from bedside.regions import read_bed
-
-    return [(r.chrom, r.start, r.end) for r in read_bed(path)]
-
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

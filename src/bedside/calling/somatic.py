@@ -16,7 +16,6 @@ import logging
 import math
 import os
 import re
-import subprocess
 import tempfile
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -28,8 +27,9 @@ import pysam
 
 from bedside import __version__
 from bedside.calling.somatic_core import FILTERS, Params, Sites, filter_names, score
-from bedside.commands._util import atomic_path, run_tool
-from bedside.errors import InputError, ToolError
+from bedside import tools
+from bedside.tools import run_tool
+from bedside.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -40,47 +40,13 @@ _SUFFIX = re.compile(r"[-_.](t|n|tumou?r|normal|germline|blood|tissue|ffpe|ctdna
 # ------------------------------------------------------------------ inputs
 
 def bam_sample(bam: Path) -> str:
-    """The single SM of a BAM's read groups (InputError when none or several)."""
-    bam = Path(bam)
-    if not bam.exists():
-        raise InputError("BAM file not found", path=bam)
-    try:
-        with pysam.AlignmentFile(str(bam), "rb", check_sq=False) as fh:
-            header = fh.header.to_dict()
-            indexed = fh.has_index()
-    except (ValueError, OSError) as exc:
-        raise InputError(f"cannot read as BAM: {exc}", path=bam) from exc
-    sms = sorted({rg.get("SM") for rg in header.get("RG", []) if rg.get("SM")})
-    if not sms:
-        raise InputError("no @RG line with an SM tag in the header; add read groups (samtools addreplacerg)",
-                         path=bam)
-    if len(sms) > 1:
-        raise InputError(f"read groups name several samples ({', '.join(sms)}); one sample per BAM",
-                         path=bam)
-    if not indexed:
-        raise InputError("BAM has no index (.bai/.csi); run samtools index", path=bam)
-    return sms[0]
-
-
-def bam_contigs(bam: Path) -> list[tuple[str, int]]:
-    with pysam.AlignmentFile(str(bam), "rb", check_sq=False) as fh:
-        return [(sq["SN"], int(sq["LN"])) for sq in fh.header.to_dict().get("SQ", [])]
+    """The single SM of a BAM's read groups; the BAM must be indexed (InputError otherwise)."""
+    return tools.bam_sample(bam, require_index=True)
 
 
 def fasta_contigs(ref: Path) -> list[tuple[str, int]]:
-    ref = Path(ref)
-    if not ref.exists():
-        raise InputError("reference FASTA not found", path=ref)
-    fai = Path(str(ref) + ".fai")
-    if not fai.exists():
-        raise InputError("reference has no .fai index; run samtools faidx", path=ref)
-    out = []
-    for i, line in enumerate(fai.read_text().splitlines(), 1):
-        parts = line.split("\t")
-        if len(parts) < 2 or not parts[1].isdigit():
-            raise InputError("malformed .fai line", path=fai, line=i)
-        out.append((parts[0], int(parts[1])))
-    return out
+    """(name, length) of the reference's contigs from its .fai (which must exist)."""
+    return tools.read_fai(ref, create=False)
 
 
 def patient_of(sample: str) -> str:
@@ -105,10 +71,10 @@ def check_pair(tumor: Path, normal: Path | None, ref: Path, patient: str | None 
     t_sm = bam_sample(tumor)
     n_sm = bam_sample(normal) if normal is not None else None
     ref_sq = fasta_contigs(ref)
-    t_sq = bam_contigs(tumor)
+    t_sq = tools.alignment_contigs(tumor)
     check_against_reference(tumor, t_sq, ref, ref_sq)
     if normal is not None:
-        n_sq = bam_contigs(normal)
+        n_sq = tools.alignment_contigs(normal)
         if n_sq != t_sq and dict(n_sq) != dict(t_sq):
             raise InputError(f"tumor and normal BAMs are on different references: "
                              f"{_sq_diff(n_sq, t_sq)} (tumor {tumor})", path=normal)
@@ -203,34 +169,6 @@ def split_regions(contigs: list[tuple[str, int]], n_chunks: int) -> list[str]:
     return out
 
 
-def _pipe(*cmds: Sequence) -> str:
-    """Run commands connected by pipes (argument lists, no shell); stdout of the last; ToolError on failure."""
-    procs: list[subprocess.Popen] = []
-    prev = None
-    for k, cmd in enumerate(cmds):
-        args = [str(x) for x in cmd]
-        try:
-            p = subprocess.Popen(args, stdin=prev, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=(k == len(cmds) - 1))
-        except FileNotFoundError as exc:
-            raise ToolError(f"required tool '{args[0]}' is not on PATH (run `make install`)") from exc
-        if prev is not None:
-            prev.close()
-        prev = p.stdout
-        procs.append(p)
-    out, err_last = procs[-1].communicate()
-    errs = []
-    for p in procs[:-1]:
-        p.wait()
-        errs.append(p.stderr.read().decode(errors="replace") if p.stderr else "")
-    errs.append(err_last or "")
-    codes = [p.returncode for p in procs]
-    if any(codes):
-        names = " | ".join(f"{c[0]} {c[1]}" for c in cmds)
-        raise ToolError(f"{names} failed (exit {codes}): {''.join(errs).strip()[-2000:]}")
-    return out
-
-
 def pileup_region(bams: Sequence[Path], ref: Path, *, region: str | None = None,
                   regions_file: Path | None = None, min_alt: int = 2, min_bq: int = 13,
                   min_mq: int = 20, max_depth: int = 10000) -> str:
@@ -246,7 +184,7 @@ def pileup_region(bams: Sequence[Path], ref: Path, *, region: str | None = None,
     cmd += list(bams)
     view = ["bcftools", "view", "-Ou", "-i", f"FMT/AD[0:1-]>={min_alt}"]
     q = ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%AD\t%ADF\t%ADR\t%QS\t%DP]\n"]
-    return _pipe(cmd, view, q)
+    return tools.pipe([cmd, view, q], inputs=bams)
 
 
 def normalize(pos: int, ref: str, alt: str, fetch) -> tuple[int, str, str]:
@@ -380,9 +318,7 @@ def _lookup_sites(vcf: Path, cand: Candidates, fmt: str) -> list[list[str]]:
         sites = fh.name
     indexed = any(Path(str(vcf) + s).exists() for s in (".tbi", ".csi"))
     try:
-        out = run_tool(["bcftools", "query", "-R" if indexed else "-T", sites, "-f", fmt, vcf]).stdout
-    except ToolError as exc:
-        raise InputError(f"cannot read VCF: {exc.message}", path=vcf) from exc
+        out = run_tool(["bcftools", "query", "-R" if indexed else "-T", sites, "-f", fmt, vcf], inputs=[vcf]).stdout
     finally:
         os.unlink(sites)
     return [line.split("\t") for line in out.splitlines()]
@@ -476,7 +412,7 @@ def call_somatic(tumor: Path, normal: Path | None, ref: Path, out: Path, *, regi
 def vcf_header(contigs: list[tuple[str, int]], ref: Path, samples: list[str], tumor_only: bool,
                params: Params, extra: list[str] = ()) -> list[str]:
     h = ["##fileformat=VCFv4.2", f"##source=bedside somatic {__version__}",
-         f"##reference=file://{Path(ref).resolve()}"]
+         f"##reference={Path(ref).name}"]
     h += [f"##contig=<ID={c},length={ln}>" for c, ln in contigs]
     h.append('##FILTER=<ID=PASS,Description="All filters passed">')
     h += [f'##FILTER=<ID={k},Description="{v}">' for k, v in FILTERS.items()]
@@ -541,17 +477,14 @@ def write_vcf(out: Path, cand: Candidates, sites: Sites, res: dict, order: np.nd
 
 def write_bgzip_vcf(out: Path, lines: list[str]) -> None:
     """Write VCF lines bgzipped with a tabix index, atomically (the index is moved first)."""
-    out = Path(out)
-    with atomic_path(out) as tmp:
+    with tools.atomic_indexed(out, ".tbi") as tmp:
         plain = Path(str(tmp) + ".vcf")
         try:
             plain.write_text("\n".join(lines) + "\n")
             pysam.tabix_compress(str(plain), str(tmp), force=True)
         finally:
             plain.unlink(missing_ok=True)
-        tbi = Path(str(tmp) + ".tbi")
-        pysam.tabix_index(str(tmp), preset="vcf", force=True, index=str(tbi))
-        os.replace(tbi, str(out) + ".tbi")
+        pysam.tabix_index(str(tmp), preset="vcf", force=True, index=str(tmp) + ".tbi")
 
 
 # ------------------------------------------------------------------ panel of normals
@@ -565,12 +498,12 @@ def build_pon(normals: Sequence[Path], ref: Path, out: Path, *, min_normals: int
     names = []
     for bam in normals:
         names.append(bam_sample(bam))
-        check_against_reference(bam, bam_contigs(bam), ref, ref_sq)
+        check_against_reference(bam, tools.alignment_contigs(bam), ref, ref_sq)
     jobs = [region] if region else split_regions(ref_sq, threads * 2)
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
         texts = list(pool.map(lambda r: _pon_pileup(normals, ref, r, min_alt), jobs))
     lines = ["##fileformat=VCFv4.2", f"##source=bedside pon {__version__}",
-             f"##reference=file://{Path(ref).resolve()}"]
+             f"##reference={Path(ref).name}"]
     lines += [f"##contig=<ID={c},length={ln}>" for c, ln in ref_sq]
     lines += ['##INFO=<ID=N_NORMALS,Number=1,Type=Integer,Description="Normals with alt evidence">',
               (f'##INFO=<ID=FRACTION,Number=1,Type=Float,Description="Fraction of the {len(normals)} '
@@ -608,8 +541,8 @@ def build_pon(normals: Sequence[Path], ref: Path, out: Path, *, min_normals: int
 def _pon_pileup(normals: Sequence[Path], ref: Path, region: str, min_alt: int) -> str:
     cmd = ["bcftools", "mpileup", "--ignore-RG", "-f", ref, "-a", "FORMAT/AD", "-d", 10000, "-q", 20,
            "-Q", 13, "-Ou", "-r", region, *normals]
-    return _pipe(cmd, ["bcftools", "view", "-Ou", "-i", f"FMT/AD[*:1-]>={min_alt}"],
-                 ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%AD]\n"])
+    return tools.pipe([cmd, ["bcftools", "view", "-Ou", "-i", f"FMT/AD[*:1-]>={min_alt}"],
+                       ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%AD]\n"]], inputs=normals)
 
 
 # ------------------------------------------------------------------ TMB
@@ -656,11 +589,8 @@ def compute_tmb(vcf: Path, coverage: Path, min_depth: int = 20) -> dict:
         raise InputError("VCF not found", path=vcf)
     callable_iv = read_callable(coverage, min_depth)
     callable_bp = int(sum(int((iv[:, 1] - iv[:, 0]).sum()) for iv in callable_iv.values()))
-    try:
-        text = run_tool(["bcftools", "query", "-i", 'FILTER="PASS"', "-f", "%CHROM\t%POS\t%REF\t%ALT\n",
-                         vcf]).stdout
-    except ToolError as exc:
-        raise InputError(f"cannot read VCF: {exc.message}", path=vcf) from exc
+    text = run_tool(["bcftools", "query", "-i", 'FILTER="PASS"', "-f", "%CHROM\t%POS\t%REF\t%ALT\n", vcf],
+                    inputs=[vcf]).stdout
     snv = indel = outside = 0
     for line in text.splitlines():
         c, p, r, a = line.split("\t")

@@ -5,6 +5,8 @@ Python API::
     patients = load_patients("clinical.tsv")            # patient_id -> PatientContext
     patients = load_omop("omop_dir_or.sqlite")           # same, from an OMOP CDM extract
     results = evaluate(patients["P1"], ["erlotinib"], diplotypes, recommendations)   # [RuleResult]
+    views = prescribing_view(patients["P1"], ["erlotinib"], diplotypes, recommendations, results)  # [DrugView]
+    in_play, appendix = pgx_in_play(recommendations, views)   # CPIC guidance for drugs in play / the rest
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from bedside.model import PatientContext
 
-__all__ = ["evaluate", "load_omop", "load_patients"]
+__all__ = ["evaluate", "load_omop", "load_patients", "pgx_in_play", "prescribing_view"]
 
 
 def load_patients(path: str | Path, *, strict: bool = False) -> dict[str, PatientContext]:
@@ -35,3 +37,19 @@ def evaluate(context, therapies, diplotypes, recommendations, **kwargs):
 
 
 evaluate.__doc__ = "See :func:`bedside.clinical.rules.evaluate`."
+
+
+def prescribing_view(context, therapies, diplotypes, recommendations, rules):
+    from bedside.clinical.prescribing import prescribing_view as _view
+
+    return _view(context, therapies, diplotypes, recommendations, rules)
+
+
+def pgx_in_play(recommendations, views):
+    from bedside.clinical.prescribing import pgx_in_play as _split
+
+    return _split(recommendations, views)
+
+
+prescribing_view.__doc__ = "See :func:`bedside.clinical.prescribing.prescribing_view`."
+pgx_in_play.__doc__ = "See :func:`bedside.clinical.prescribing.pgx_in_play`."

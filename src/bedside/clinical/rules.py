@@ -1,5 +1,10 @@
 """The clinical join: rules (``data/rules.yaml`` + CPIC gene-drug) applied to one patient's context.
 
+Rule data: ``data/rules.yaml`` (rules with a typed ``effect``, and ``labels:`` naming the label each drug's
+rules were curated from), ``data/not_curated.yaml`` (drugs whose label rule set is not curated, with the
+reason), ``data/sources.yaml`` (label revision, DailyMed URL, curation date). :func:`rule_sets` says, per drug
+and label category, whether rules exist, the label needs none, or nothing is curated.
+
 Statuses: ``fired`` (the rule changes the recommendation: see ``action``), ``not_fired`` (inputs present,
 condition absent), ``not_evaluated`` (an input is missing or unusable; ``reason`` says which). Rules
 whose drug is not in play (not a current medication nor a recommended therapy) are not returned.
@@ -25,6 +30,8 @@ from bedside.model import (
 )
 
 CATEGORIES = {"gene-drug", "drug-drug", "drug-lifestyle", "organ-function"}
+EFFECTS = {"dose_decrease", "dose_increase", "avoid", "monitor", "alternative", "info"}
+LABEL_CATEGORIES = ("drug-drug", "organ-function", "drug-lifestyle")  # curated from drug labels
 
 
 @lru_cache(maxsize=4)
@@ -51,7 +58,89 @@ def load_rules(path: str | None = None) -> tuple[str, list[dict]]:
             raise KnowledgeError(f"drug {r.get('drug')!r} not in the drug vocabulary", path=p, record=rid)
         if not any(k in r for k in ("with_class", "with_drugs", "smoking", "diet_item", "lab")):
             raise KnowledgeError("rule has no condition", path=p, record=rid)
+        effects = [t.get("effect") for t in r["lab"]["thresholds"]] if "lab" in r else [r.get("effect")]
+        if any(e not in EFFECTS for e in effects):
+            raise KnowledgeError(f"effect must be one of {sorted(EFFECTS)}", path=p, record=rid)
+        if "lab" not in r and not r.get("action"):
+            raise KnowledgeError("rule has no action", path=p, record=rid)
     return str(data.get("version")), rules
+
+
+@lru_cache(maxsize=4)
+def load_label_index(path: str | None = None) -> dict[str, dict]:
+    """Drug -> {"source": key, "no_rule": {category: text}, "manual": {category: text}} from ``labels:`` in
+    rules.yaml: the label each drug's rules were curated from, categories reviewed there that need no rule, and
+    label statements the patient context cannot evaluate (e.g. hepatic dosing by bilirubin x ULN)."""
+    p = Path(path) if path else DATA / "rules.yaml"
+    vocab = load_vocabulary()
+    data = yaml.safe_load(p.read_text()) or {}
+    labels = data.get("labels") or {}
+    for drug, entry in labels.items():
+        if drug not in vocab.drugs:
+            raise KnowledgeError(f"labels: drug {drug!r} not in the drug vocabulary", path=p, record=drug)
+        if entry.get("source") not in vocab.sources:
+            raise KnowledgeError("labels: source must be defined in sources.yaml", path=p, record=drug)
+        bad = (set(entry.get("no_rule") or {}) | set(entry.get("manual") or {})) - set(LABEL_CATEGORIES)
+        if bad:
+            raise KnowledgeError(f"labels: unknown category {sorted(bad)}", path=p, record=drug)
+    return labels
+
+
+@lru_cache(maxsize=4)
+def load_not_curated(path: str | None = None) -> dict[str, dict]:
+    """Drug -> {"reason", "date"}: drugs whose label rule set is NOT curated (``data/not_curated.yaml``)."""
+    p = Path(path) if path else DATA / "not_curated.yaml"
+    try:
+        data = yaml.safe_load(p.read_text()) or {}
+        rows = data["drugs"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as exc:
+        raise KnowledgeError(f"invalid not-curated file: {exc}", path=p) from exc
+    out: dict[str, dict] = {}
+    for row in rows:
+        drug = str(row.get("drug", "")).strip().lower()
+        if not drug or not row.get("reason") or not row.get("date"):
+            raise KnowledgeError("entry needs drug, reason and date", path=p, record=drug or "?")
+        if drug in out:
+            raise KnowledgeError("drug listed twice", path=p, record=drug)
+        out[drug] = {"reason": row["reason"], "date": str(row["date"])}
+    return out
+
+
+def manual_checks(drug: str) -> list[tuple[str, str]]:
+    """(category, what the label says) for label statements that need a manual check (``manual:``)."""
+    entry = load_label_index().get(drug) or {}
+    return list((entry.get("manual") or {}).items())
+
+
+def rule_sets(drug: str) -> dict[str, tuple[str, str]]:
+    """For each label category (drug-drug, organ-function, drug-lifestyle): (state, detail) with state
+    ``rules`` (curated rules exist; detail = label name and revision), ``no_rule`` (label reviewed, nothing
+    to apply; detail = what it says) or ``not_curated`` (detail = why)."""
+    from bedside.clinical.vocab import source_meta
+
+    _, rules = load_rules()
+    labels = load_label_index()
+    missing = load_not_curated()
+    meta = source_meta()
+    entry = labels.get(drug)
+    label = ""
+    if entry:
+        m = meta.get(entry["source"], {})
+        label = " ".join(x for x in (m.get("short", entry["source"]), m.get("revised")) if x)
+    out: dict[str, tuple[str, str]] = {}
+    for cat in LABEL_CATEGORIES:
+        if any(r["drug"] == drug and r["category"] == cat for r in rules):
+            out[cat] = ("rules", label or ", ".join(sorted({s for r in rules if r["drug"] == drug
+                                                             for s in r["sources"]})))
+        elif entry and cat in (entry.get("no_rule") or {}):
+            out[cat] = ("no_rule", f"{label}: {entry['no_rule'][cat]}")
+        elif drug in missing:
+            out[cat] = ("not_curated", missing[drug]["reason"])
+        else:
+            out[cat] = ("not_curated", f"no rule curated for this category from {label}" if label else
+                        "this drug's own label is not in the curated set; its interactions with curated drugs in "
+                        "play are checked from those drugs' labels")
+    return out
 
 
 def split_therapy(therapy: str) -> list[str]:
@@ -117,7 +206,8 @@ def _eval_rule(rule: dict, ctx: PatientContext, in_play: set[str], unknown: list
             why += f" ({', '.join(others)} present but not substituted: {lab.get('method_note', '')})"
         return _result(rule, "not_evaluated", why, vocab)
     for t in lab["thresholds"]:
-        if ("below" in t and value.value < t["below"]) or ("at_most" in t and value.value <= t["at_most"]):
+        if ("below" in t and value.value < t["below"]) or ("at_most" in t and value.value <= t["at_most"]) \
+                or ("above" in t and value.value > t["above"]):
             return _result(rule, "fired", f"{lab['name']} {value.value:g} {value.unit}", vocab, t["action"])
     return _result(rule, "not_fired", f"{lab['name']} {value.value:g} {value.unit}: {lab['otherwise']}", vocab)
 

@@ -24,14 +24,34 @@ class Drug:
     classes: dict[str, str] = field(default_factory=dict)  # class -> source key
 
 
+# keys of a sources.yaml entry that are not Citation fields: ``short`` (label name shown in "checked", e.g.
+# "Xeloda") and ``revised`` (the label revision as YYYY-MM), kept in :func:`source_meta`.
+META_KEYS = ("short", "revised")
+
+
 @lru_cache(maxsize=4)
-def load_sources(path: str | None = None) -> dict[str, Citation]:
+def _load_sources(path: str | None = None) -> tuple[dict[str, Citation], dict[str, dict[str, str]]]:
     p = Path(path) if path else DATA / "sources.yaml"
     try:
         data = yaml.safe_load(p.read_text())
-        return {k: Citation(**v) for k, v in data.items()}
-    except (OSError, yaml.YAMLError, TypeError) as exc:
+        cites, meta = {}, {}
+        for k, v in data.items():
+            v = dict(v)
+            meta[k] = {m: str(v.pop(m)) for m in META_KEYS if m in v}
+            cites[k] = Citation(**v)
+        return cites, meta
+    except (OSError, yaml.YAMLError, TypeError, AttributeError) as exc:
         raise KnowledgeError(f"invalid sources file: {exc}", path=p) from exc
+
+
+def load_sources(path: str | None = None) -> dict[str, Citation]:
+    """Source key -> Citation (``data/sources.yaml``)."""
+    return _load_sources(path)[0]
+
+
+def source_meta(path: str | None = None) -> dict[str, dict[str, str]]:
+    """Source key -> {"short": label name, "revised": "YYYY-MM"} where given."""
+    return _load_sources(path)[1]
 
 
 class DrugVocabulary:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bedside.annotate import annotate_vcf
 from bedside.annotate.pipeline import prepare_resources
-from bedside.commands._util import atomic_path
+from bedside.tools import atomic_path
 from bedside.errors import InputError
 
 

@@ -21,9 +21,41 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--germline", help="annotated germline VCF (bedside annotate)")
     p.add_argument("--pgx", help="PGx JSON (bedside pgx)")
     p.add_argument("--tmb", help="TMB JSON (bedside tmb)")
-    p.add_argument("--knowledge", action="append", default=[],
-                   help="extra knowledge-base table (curated TSV or CIViC TSV); repeatable")
+    p.add_argument(
+        "--knowledge",
+        action="append",
+        default=[],
+        help="extra knowledge-base table (curated TSV or CIViC TSV); repeatable",
+    )
     p.add_argument("--build", default="", help="reference build name for the report")
+    p.add_argument(
+        "--population", help="population-frequency VCF the run annotated with (its header names the release)"
+    )
+    p.add_argument("--clinvar", help="ClinVar VCF the run annotated with (its header names the release)")
+    p.add_argument("--gff3", help="gene annotation (assay genes = genes with coding sequence in scope)")
+    p.add_argument("--targets", help="assay target BED (panel / exome); whole reference when absent")
+    p.add_argument(
+        "--tumor-dist", help="tumor mosdepth *.dist.txt (region dist preferred) for the median depth"
+    )
+    p.add_argument("--normal-dist", help="normal mosdepth *.dist.txt for the median depth")
+    p.add_argument(
+        "--tumor-regions",
+        help="tumor mosdepth *.regions.bed.gz (--by the coding BED of "
+        "`bedside tmb --write-coding-bed`) for per-gene mean depth",
+    )
+    p.add_argument("--normal-regions", help="normal mosdepth *.regions.bed.gz, as --tumor-regions")
+    p.add_argument(
+        "--tumor-coverage",
+        help="tumor mosdepth quantized/per-base BED(.gz): per-gene fraction of "
+        "coding bases at the callable depth",
+    )
+    p.add_argument(
+        "--normal-coverage", help="normal mosdepth quantized/per-base BED(.gz), as --tumor-coverage"
+    )
+    p.add_argument(
+        "--pgx-definitions",
+        help="allele-definition folder (version recorded); default: the folder named in the PGx JSON",
+    )
     p.add_argument("--out", required=True)
     p.set_defaults(func=run)
 
@@ -32,9 +64,29 @@ def run(args: argparse.Namespace) -> int:
     context = case_mod.load_context(args.context)
     qc = case_mod.load_qc(args.qc) if args.qc else []
     case = case_mod.build_case(
-        args.patient, context, tumor_sample=args.tumor_sample, normal_sample=args.normal_sample,
-        somatic_vcf=args.somatic, germline_vcf=args.germline, pgx_json=args.pgx, tmb_json=args.tmb,
-        qc=qc, knowledge_paths=args.knowledge, build=args.build)
+        args.patient,
+        context,
+        tumor_sample=args.tumor_sample,
+        normal_sample=args.normal_sample,
+        somatic_vcf=args.somatic,
+        germline_vcf=args.germline,
+        pgx_json=args.pgx,
+        tmb_json=args.tmb,
+        qc=qc,
+        knowledge_paths=args.knowledge,
+        build=args.build,
+        population=args.population,
+        clinvar=args.clinvar,
+        gff3=args.gff3,
+        targets=args.targets,
+        tumor_dist=args.tumor_dist,
+        normal_dist=args.normal_dist,
+        tumor_regions=args.tumor_regions,
+        normal_regions=args.normal_regions,
+        tumor_coverage=args.tumor_coverage,
+        normal_coverage=args.normal_coverage,
+        pgx_definitions=args.pgx_definitions,
+    )
     with atomic_path(args.out) as tmp:
         tmp.write_text(json.dumps(to_dict(case), indent=2) + "\n")
     return 0

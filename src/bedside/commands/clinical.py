@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from bedside.commands._util import atomic_path
+from bedside.tools import atomic_path
 from bedside.errors import InputError
 from bedside.model import to_dict
 

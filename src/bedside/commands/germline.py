@@ -7,31 +7,16 @@ import argparse
 import logging
 
 from bedside.calling import germline as g
-from bedside.commands._util import atomic_path
+from bedside.pgx import positions as pgx_positions
+from bedside.tools import atomic_indexed
 
 log = logging.getLogger(__name__)
 
 
-def _suffix(path: str) -> str:
-    return ".vcf.gz" if path.endswith(".vcf.gz") else ".bcf"
-
-
 def _atomic_with_index(out: str, fn) -> None:
     """Write ``out`` and its index atomically: both appear only if ``fn(tmp)`` succeeds."""
-    import os
-    from pathlib import Path
-
-    idx_ext = ".tbi" if out.endswith(".vcf.gz") else ".csi"
-    with atomic_path(out) as tmp:
-        tmp_out = Path(str(tmp) + _suffix(out))
-        try:
-            fn(str(tmp_out))
-            os.replace(tmp_out, tmp)
-            os.replace(str(tmp_out) + idx_ext, out + idx_ext)
-        finally:
-            for p in (tmp_out, Path(str(tmp_out) + idx_ext)):
-                if p.exists():
-                    p.unlink()
+    with atomic_indexed(out) as tmp:
+        fn(str(tmp))
 
 
 def _params(args) -> g.GermlineParams:
@@ -74,11 +59,11 @@ def run_gather(args) -> int:
 
 
 def run_positions(args) -> int:
-    positions = g.definition_positions(args.definitions)
+    positions = pgx_positions.definition_positions(args.definitions)
     result = {}
 
     def work(tmp):
-        result.update(g.genotype_positions(args.bam, args.ref, positions, tmp,
+        result.update(pgx_positions.genotype_positions(args.bam, args.ref, positions, tmp,
                                            min_depth=args.min_depth))
 
     _atomic_with_index(args.out, work)

@@ -15,7 +15,9 @@ def add_parser(subparsers) -> None:
         "pgx", help="pharmacogenes: diplotypes, phenotypes, CPIC recommendations",
         description="Match PharmCAT-format named-allele definitions against a (multi-sample) VCF, assign "
                     "phenotypes / activity scores and CPIC recommendations. Positions absent from the VCF "
-                    "or no-called are reported, never assumed reference.")
+                    "or no-called are reported, never assumed reference; when they (or unphased genotypes) leave several "
+                    "diplotypes possible, every one is listed with its phenotype (PharmCAT-style), and a REF "
+                    "that disagrees with the definitions (other build) leaves the gene not called.")
     p.add_argument("vcf", nargs="?", help="germline VCF/BCF (bgzipped+indexed or plain)")
     p.add_argument("--definitions", required=True, help="folder of <GENE>_translation.json files")
     p.add_argument("--sample", help="only this sample (default: every sample in the VCF)")
@@ -59,7 +61,8 @@ def run(args: argparse.Namespace) -> int:
             gene_recs = [r for r in recs if r.gene and d.gene in r.gene.split(", ")]
             rows.append({
                 "sample": sample, "gene": d.gene, "diplotypes": " | ".join(d.diplotypes) or "not called",
-                "phenotype": d.phenotype or "", "activity_score": "" if d.activity_score is None else d.activity_score,
+                "phenotype": d.phenotype or "", "status": d.status, "phenotypes": " | ".join(d.phenotypes),
+                "activity_score": "" if d.activity_score is None else d.activity_score,
                 "source": d.source, "n_missing_positions": len(d.missing_positions),
                 "missing_positions": ";".join(d.missing_positions), "notes": " | ".join(d.notes),
                 "recommendations": " | ".join(

@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import sys
 from pathlib import Path
 
-from bedside.commands._util import atomic_path
+from bedside.tools import atomic_path
 from bedside.errors import InputError
-from bedside.knowledge import load_knowledge, therapies, tier_findings, versions
+from bedside.knowledge import load_knowledge, therapies, therapy_options, tier_findings, versions
 from bedside.knowledge.lookup import findings_from_table, tier_table_rows
 from bedside.model import Origin, to_dict
 
 TSV_COLUMNS = ["gene", "hgvs_p", "tumor_type", "variant", "consequence", "tier", "therapies_sensitive",
-               "therapies_resistant", "evidence_levels", "citations", "evidence_ids"]
+               "therapies_resistant", "evidence_levels", "citations", "evidence_ids", "oncogenicity"]
 
 
 def add_parser(subparsers) -> None:
@@ -29,6 +30,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--all", action="store_true", help="with --vcf, include non-PASS records")
     p.add_argument("--knowledge", action="append", help="evidence table (curated TSV or CIViC "
                    "ClinicalEvidenceSummaries TSV); repeatable; default: the bundled table")
+    p.add_argument("--keep-going", action="store_true",
+                   help="with --input, skip rows whose tumor type is not an OncoTree code (each reported) and "
+                        "tier the other rows; without it the first such row stops the run (exit 2)")
     p.add_argument("--out-tsv", required=True)
     p.add_argument("--out-json", required=True)
     p.set_defaults(func=run)
@@ -42,16 +46,22 @@ def run(args: argparse.Namespace) -> int:
             raise InputError("--tumor-type is required with --vcf")
         from bedside.annotate import read_findings
 
-        fs = read_findings(args.vcf, Origin.SOMATIC, sample=args.sample, pass_only=not args.all)
+        fs = read_findings(args.vcf, Origin.SOMATIC, sample=args.sample, pass_only=not args.all,
+                           require_annotation=True)
         groups.append((args.tumor_type.upper(), fs))
     else:
-        for tumor, fs in findings_from_table(Path(args.input), args.tumor_type).items():
+        errors: list[str] | None = [] if args.keep_going else None
+        for tumor, fs in findings_from_table(Path(args.input), args.tumor_type, errors=errors).items():
             groups.append((tumor, fs))
+        for msg in errors or []:
+            print(f"bedside tier: skipped: {msg}", file=sys.stderr)
     rows, payload = [], []
     for tumor, fs in groups:
         tier_findings(fs, tumor, kb)
-        rows.extend(tier_table_rows(fs, tumor))
-        payload.append({"tumor_type": tumor, "therapies": therapies(fs), "findings": [to_dict(f) for f in fs]})
+        rows.extend(tier_table_rows(fs, tumor, oncogenicity=True))
+        payload.append({"tumor_type": tumor, "therapies": therapies(fs),
+                        "therapy_options": [to_dict(o) for o in therapy_options(fs)],
+                        "findings": [to_dict(f) for f in fs]})
     with atomic_path(args.out_tsv) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=TSV_COLUMNS, delimiter="\t", lineterminator="\n")
         w.writeheader()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 
-from bedside.commands._util import atomic_path
+from bedside.tools import atomic_path
 from bedside.io import gff3, sheets
 
 

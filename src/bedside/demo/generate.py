@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bedside import __version__
-from bedside.commands._util import run_tool
+from bedside.tools import run_tool
 from bedside.demo.genes import GENES
 from bedside.demo.patients import (
     CLINICAL,

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from bedside.commands._util import run_tool
+from bedside.tools import run_tool
 from bedside.errors import InputError
 
 #: ART built-in profile and fragment-size spread used unless told otherwise.

@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from bedside.commands._util import run_tool
+from bedside.tools import run_tool
 from bedside.demo.simulate import simulate_mixture
 
 BASES = "ACGT"

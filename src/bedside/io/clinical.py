@@ -129,8 +129,11 @@ def context_from_row(row: dict[str, str], *, path: str | Path = "<table>", line:
     if errors:
         e = errors[0]
         col = e.path[0] if e.path else None
-        msg = (f"column {col}: value {e.instance!r} is invalid ({e.message.split(' does not match')[0]})"
-               if col else e.message)
+        desc = (e.schema or {}).get("description") if isinstance(e.schema, dict) else None
+        why = (f"expected {desc}" if desc else
+               "expected a number" if e.validator == "pattern" and "[0-9]" in str(e.validator_value) else
+               f"does not match {e.validator_value}" if e.validator == "pattern" else e.message)
+        msg = f"column {col}: value {e.instance!r} is invalid ({why})" if col else e.message
         if e.validator == "additionalProperties":
             msg = f"unknown column(s): {e.message}"
         raise InputError(msg, path=path, line=line, record=pid)
@@ -197,27 +200,19 @@ def context_from_row(row: dict[str, str], *, path: str | Path = "<table>", line:
 
 def read_clinical_table(path: str | Path, *, strict: bool = False) -> dict[str, PatientContext]:
     """All patients of a clinical TSV, in file order."""
+    from bedside.io.sheets import table_lines
+
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read clinical table: {exc}", path=path) from exc
-    numbered = [(n, ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip() and not ln.startswith("#")]
-    if not numbered:
-        raise InputError("clinical table is empty", path=path)
-    header_line, header = numbered[0]
-    cols = [c.strip() for c in header.split("\t")]
+    header_line, cols, data = table_lines(path, "clinical table")
     if "patient_id" not in cols:
-        raise InputError("header lacks the patient_id column (is the file tab-separated?)", path=path,
+        raise InputError(f"header lacks the patient_id column (it has: {', '.join(cols)})", path=path,
                          line=header_line)
     unknown = [c for c in cols if c not in COLUMNS]
     if unknown:
         raise InputError(f"unknown column(s) {', '.join(unknown)} (expected {' '.join(COLUMNS)})",
                          path=path, line=header_line)
-    if len(set(cols)) != len(cols):
-        raise InputError("duplicate column in header", path=path, line=header_line)
     out: dict[str, PatientContext] = {}
-    for n, ln in numbered[1:]:
+    for n, ln in data:
         cells = ln.split("\t")
         if len(cells) > len(cols):
             raise InputError(f"{len(cells)} fields for {len(cols)} columns", path=path, line=n)

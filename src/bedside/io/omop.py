@@ -31,21 +31,60 @@ def omop_map(path: str | None = None) -> dict:
     return yaml.safe_load(Path(path or MAP_PATH).read_text())
 
 
+# what is not evaluated when a table is absent from the extract
+_ABSENT = {
+    "condition_occurrence": "diagnosis (no condition_occurrence table in the OMOP extract)",
+    "drug_exposure": "current medications and their interactions (no drug_exposure table in the OMOP extract)",
+    "measurement": "labs and BMI (no measurement table in the OMOP extract)",
+    "observation": "smoking status (no observation table in the OMOP extract)",
+}
+EARLIEST = dt.date(1900, 1, 1)
+# a drug exposure ending more than this after the reference date has a placeholder end (e.g. 2099-12-31)
+FAR_END = dt.timedelta(days=5 * 366)
+
+
+def _read_csv(p: Path) -> list[dict[str, str]]:
+    """Rows of one CSV/TSV table (UTF-8, BOM and CRLF accepted), each with ``__where__`` = file:line."""
+    from bedside.io.sheets import read_text_lines
+
+    lines = read_text_lines(p, "OMOP table")
+    delim = "\t" if p.suffix.lower() == ".tsv" else ","
+    text = [ln for _, ln in lines]
+    try:
+        reader = csv.reader(text, delimiter=delim, strict=True)
+        rows = list(reader)
+    except csv.Error as exc:
+        raise InputError(f"not a well-formed {'TSV' if delim == chr(9) else 'CSV'} table: {exc}", path=p,
+                         line=reader.line_num) from exc
+    if not rows or not any(c.strip() for c in rows[0]):
+        raise InputError("empty OMOP table (no header)", path=p, line=1)
+    header = [c.strip().lower() for c in rows[0]]
+    out = []
+    for i, r in enumerate(rows[1:], 2):
+        if not any(c.strip() for c in r):
+            continue
+        if len(r) > len(header):
+            raise InputError(f"{len(r)} fields but the header has {len(header)}", path=p, line=i)
+        row = {k: (v or "").strip() for k, v in zip(header, r) if k}
+        row["__where__"] = f"{p.name}:{i}"
+        out.append(row)
+    return out
+
+
 def _read_tables(path: Path) -> dict[str, list[dict[str, str]]]:
+    """Rows per table; the key ``__absent__`` lists the tables the extract does not have."""
     out: dict[str, list[dict[str, str]]] = {t: [] for t in TABLES}
+    absent: list[str] = []
     if path.is_dir():
         files = {p.stem.lower(): p for p in path.iterdir() if p.suffix.lower() in (".csv", ".tsv")}
         if "person" not in files:
             raise InputError("OMOP folder has no person.csv", path=path)
         for t in TABLES:
             if t in files:
-                p = files[t]
-                with open(p, newline="", encoding="utf-8-sig") as fh:
-                    delim = "\t" if p.suffix.lower() == ".tsv" else ","
-                    rows = list(csv.DictReader(fh, delimiter=delim))
-                out[t] = [{k.strip().lower(): (v or "").strip() for k, v in r.items() if k} for r in rows]
-                for i, r in enumerate(out[t], 2):
-                    r["__where__"] = f"{p.name}:{i}"
+                out[t] = _read_csv(files[t])
+            else:
+                absent.append(t)
+        out["__absent__"] = [{"table": t} for t in absent]
         return out
     if not path.is_file():
         raise InputError("OMOP extract not found (expected a folder of CSV files or a database)", path=path)
@@ -70,24 +109,40 @@ def _read_tables(path: Path) -> dict[str, list[dict[str, str]]]:
     try:
         for t in TABLES:
             if t in names:
-                cur = fetch(t)
-                cols = [d[0].lower() for d in cur.description]
-                out[t] = [{c: ("" if v is None else str(v)).strip() for c, v in zip(cols, row)}
-                          for row in cur.fetchall()]
+                try:
+                    cur = fetch(t)
+                    cols = [d[0].lower() for d in cur.description]
+                    rows = cur.fetchall()
+                except Exception as exc:  # sqlite3 / duckdb errors on a damaged database
+                    raise InputError(f"cannot read table {t}: {exc}", path=path) from exc
+                out[t] = [{c: ("" if v is None else str(v)).strip() for c, v in zip(cols, row)} for row in rows]
                 for i, r in enumerate(out[t], 1):
                     r["__where__"] = f"{path.name}:{t} row {i}"
+            else:
+                absent.append(t)
     finally:
         con.close()
+    out["__absent__"] = [{"table": t} for t in absent]
     return out
 
 
-def _date(s: str) -> dt.date | None:
+def _date(s: str, *, path: Path | None = None, where: str | None = None, column: str = "date",
+          latest: dt.date | None = None) -> dt.date | None:
+    """A YYYY-MM-DD (optionally with a time) date cell; empty -> None. A date that does not parse, lies
+    before 1900 or after ``latest`` (the reference date: an event cannot be in the future) is refused
+    naming the record: it would silently decide what is current or latest."""
     if not s:
         return None
     try:
-        return dt.date.fromisoformat(s[:10])
+        d = dt.date.fromisoformat(s[:10])
     except ValueError:
-        return None
+        raise InputError(f"column {column}: {s!r} is not a date (YYYY-MM-DD)", path=path, record=where) from None
+    if d < EARLIEST:
+        raise InputError(f"column {column}: {d} is before {EARLIEST} (implausible)", path=path, record=where)
+    if latest is not None and d > latest:
+        raise InputError(f"column {column}: {d} is after the reference date {latest} (an event in the "
+                         "future; pass --as-of if the extract was taken later)", path=path, record=where)
+    return d
 
 
 def read_omop(path: str | Path, *, as_of: dt.date | str | None = None,
@@ -98,7 +153,10 @@ def read_omop(path: str | Path, *, as_of: dt.date | str | None = None,
     from bedside.io.clinical import LABS, oncotree_codes, parse_lab
 
     path = Path(path)
-    as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else (as_of or dt.date.today())
+    try:
+        as_of = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else (as_of or dt.date.today())
+    except ValueError:
+        raise InputError(f"reference date (--as-of) {as_of!r} is not YYYY-MM-DD") from None
     m = omop_map()
     tables = _read_tables(path)
     concept = {r.get("concept_id"): r for r in tables["concept"]}
@@ -124,6 +182,8 @@ def read_omop(path: str | Path, *, as_of: dt.date | str | None = None,
         if ctx.sex is None:
             ctx.not_evaluated.append(f"gender_concept_id {g or '(empty)'} not mapped (8507 male, 8532 female)")
         yob = r.get("year_of_birth", "")
+        if yob and not yob.isdigit():
+            raise InputError(f"year_of_birth {yob!r} is not a year", path=path, record=r["__where__"])
         if yob.isdigit():
             ctx.age = as_of.year - int(yob)
             if not 0 <= ctx.age <= 130:
@@ -143,7 +203,8 @@ def read_omop(path: str | Path, *, as_of: dt.date | str | None = None,
         hit = next((x["oncotree"] for x in m["icdo3_to_oncotree"]
                     if x["morphology"] == morph and topo.startswith(x["topography"])), None)
         if hit and (not codes or hit in codes):
-            d = _date(r.get("condition_start_date", "")) or dt.date.min
+            d = _date(r.get("condition_start_date", ""), path=path, where=r["__where__"],
+                      column="condition_start_date", latest=as_of) or dt.date.min
             if ctx.patient_id not in diag or d >= diag[ctx.patient_id][0]:
                 diag[ctx.patient_id] = (d, hit)
         else:
@@ -164,7 +225,18 @@ def read_omop(path: str | Path, *, as_of: dt.date | str | None = None,
         ctx = out.get(r.get("person_id", ""))
         if ctx is None:
             continue
-        start, end = _date(r.get("drug_exposure_start_date", "")), _date(r.get("drug_exposure_end_date", ""))
+        start = _date(r.get("drug_exposure_start_date", ""), path=path, where=r["__where__"],
+                      column="drug_exposure_start_date")
+        end = _date(r.get("drug_exposure_end_date", ""), path=path, where=r["__where__"],
+                    column="drug_exposure_end_date")
+        if start and end and end < start:
+            raise InputError(f"drug_exposure_end_date {end} is before drug_exposure_start_date {start}",
+                             path=path, record=r["__where__"])
+        if end and end > as_of + FAR_END:
+            # a placeholder such as 2099-12-31 is no end date: reported, not used
+            ctx.not_evaluated.append(f"drug_exposure_end_date {end} ({r['__where__']}) is implausibly far in "
+                                     "the future; treated as no end date")
+            end = None
         if (start and start > as_of) or (end and end < as_of):
             continue
         code, cname = code_of(r.get("drug_concept_id", ""), "", ("RXNORM",))
@@ -188,7 +260,8 @@ def read_omop(path: str | Path, *, as_of: dt.date | str | None = None,
         unit_c = concept.get(r.get("unit_concept_id", ""))
         unit = (unit_c or {}).get("concept_code") or r.get("unit_source_value", "")
         value = r.get("value_as_number", "")
-        d = _date(r.get("measurement_date", "")) or dt.date.min
+        d = _date(r.get("measurement_date", ""), path=path, where=r["__where__"], column="measurement_date",
+                  latest=as_of) or dt.date.min
         if code in m["measurement_bmi_loinc"]:
             try:
                 bmi = float(value)
@@ -229,10 +302,15 @@ def read_omop(path: str | Path, *, as_of: dt.date | str | None = None,
             if code in sm["question_loinc"]:
                 ctx.not_evaluated.append(f"smoking answer {value_code or '(none)'} not mapped ({r['__where__']})")
             continue
-        d = _date(r.get("observation_date", "")) or dt.date.min
+        d = _date(r.get("observation_date", ""), path=path, where=r["__where__"], column="observation_date",
+                  latest=as_of) or dt.date.min
         if ctx.patient_id not in smoke or d >= smoke[ctx.patient_id][0]:
             smoke[ctx.patient_id] = (d, status)
+    absent = [t["table"] for t in tables.get("__absent__", [])]
     for pid, ctx in out.items():
+        for t in absent:
+            if t in _ABSENT:
+                ctx.not_evaluated.append("not evaluated: " + _ABSENT[t])
         if pid in smoke:
             ctx.smoking_status = None if smoke[pid][1] == "unknown" else smoke[pid][1]
         ctx.not_evaluated.append("diet not recorded")

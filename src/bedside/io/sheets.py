@@ -94,21 +94,79 @@ def load_schema(name: str) -> dict:
         return yaml.safe_load(fh)
 
 
-def read_tsv(path: str | Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield (line number, row) for a TSV with a header; '#' lines before the header are skipped."""
+def read_text_lines(path: str | Path, what: str = "table") -> list[tuple[int, str]]:
+    """(line number, text) of every line of a UTF-8 text file, line ends removed.
+
+    Accepted as written: a UTF-8 byte-order mark, CRLF (Windows) or CR line ends. Refused with the byte
+    offset and line: bytes that are not UTF-8 (e.g. a Latin-1 export); a UTF-16 file is named as such."""
     path = Path(path)
     if not path.exists():
-        raise InputError("file does not exist", path=path)
-    with open(path, newline="") as fh:
-        lines = [(i, ln) for i, ln in enumerate(fh, start=1) if ln.strip() and not ln.startswith("#")]
+        raise InputError(f"{what} does not exist", path=path)
+    if path.is_dir():
+        raise InputError(f"{what} is a folder, not a file", path=path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror or exc}", path=path) from exc
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise InputError(f"{what} is UTF-16 text; save it as UTF-8 (tab-separated)", path=path, line=1)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if data[:2] == b"\x1f\x8b":
+        raise InputError(f"{what} is gzip-compressed; give the plain tab-separated text", path=path)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"{what} is not UTF-8 text: byte 0x{data[exc.start]:02x} at byte offset {exc.start} "
+                         "(save the file as UTF-8)", path=path, line=line) from exc
+    if "\x00" in text:
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise InputError(f"{what} contains a NUL byte (a binary file?)", path=path, line=line)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return list(enumerate(text.split("\n"), start=1))
+
+
+def table_lines(path: str | Path, what: str = "table") -> tuple[int, list[str], list[tuple[int, str]]]:
+    """A tab-separated table with a header: (header line number, column names, [(line number, text)] of
+    the data lines). Blank lines and '#' comment lines are skipped. A sheet whose columns are separated
+    by spaces instead of tabs is explained, naming the line."""
+    path = Path(path)
+    lines = [(i, ln) for i, ln in read_text_lines(path, what) if ln.strip() and not ln.startswith("#")]
     if not lines:
-        raise InputError("empty table (no header)", path=path)
+        raise InputError(f"empty {what} (no header)", path=path)
     header_line, header = lines[0]
-    cols = [c.strip() for c in header.rstrip("\n\r").split("\t")]
+    if "\t" not in header and len(header.split()) > 1:
+        raise InputError(f"the {what} looks space-separated (no tab in the header); separate the columns "
+                         "with tabs", path=path, line=header_line)
+    cols = [c.strip() for c in header.split("\t")]
     if len(set(cols)) != len(cols):
         raise InputError(f"duplicate column names in header: {cols}", path=path, line=header_line)
+    if "" in cols:
+        raise InputError(f"empty column name in the header (column {cols.index('') + 1})", path=path,
+                         line=header_line)
     for lineno, text in lines[1:]:
-        values = next(csv.reader([text.rstrip("\n\r")], delimiter="\t"))
+        if len(cols) > 1 and "\t" not in text and len(text.split()) >= len(cols):
+            raise InputError(f"the line looks space-separated (no tab, {len(text.split())} space-separated "
+                             f"fields); separate the columns with tabs", path=path, line=lineno)
+    return header_line, cols, lines[1:]
+
+
+def read_tsv(path: str | Path, what: str = "sheet",
+             required: list[str] | tuple[str, ...] = ()) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (line number, row) for a TSV with a header; '#' lines before the header are skipped. Columns
+    in ``required`` missing from the header are one error naming the header line."""
+    path = Path(path)
+    header_line, cols, lines = table_lines(path, what)
+    missing = [c for c in required if c not in cols]
+    if missing:
+        raise InputError(f"the header lacks the required column(s) {', '.join(missing)} (it has: "
+                         f"{', '.join(cols)})", path=path, line=header_line)
+    for lineno, text in lines:
+        try:
+            values = next(csv.reader([text], delimiter="\t", strict=True))
+        except csv.Error as exc:
+            raise InputError(f"cannot split the line into columns: {exc}", path=path, line=lineno) from exc
         if len(values) > len(cols):
             raise InputError(f"{len(values)} fields but the header has {len(cols)}", path=path,
                              line=lineno)
@@ -132,7 +190,7 @@ def load_samples(path: str | Path, problems: Problems | None = None) -> dict[str
     schema = load_schema("samples.schema.yaml")
     samples: dict[str, Sample] = {}
     first_line: dict[str, int] = {}
-    for line, row in read_tsv(path):
+    for line, row in read_tsv(path, "sample sheet", schema.get("required", ())):
         clean = _schema_check(row, schema, path, line, problems)
         name = clean.get("sample_name", "")
         if name in samples:
@@ -165,7 +223,7 @@ def load_units(path: str | Path, samples: dict[str, Sample], base: str | Path = 
     schema = load_schema("units.schema.yaml")
     units: list[Unit] = []
     seen: dict[tuple[str, str], int] = {}
-    for line, row in read_tsv(path):
+    for line, row in read_tsv(path, "units sheet", schema.get("required", ())):
         clean = _schema_check(row, schema, path, line, problems)
         sample, unit = clean.get("sample_name", ""), clean.get("unit_name", "")
         if not sample or not unit:
@@ -221,7 +279,7 @@ def check_patients_in_clinical(sheet: SampleSheet, clinical_ids: dict[str, int],
 def clinical_patient_ids(path: str | Path) -> dict[str, int]:
     """patient_id -> line of the clinical table (no semantic validation; see bedside.io.clinical)."""
     ids: dict[str, int] = {}
-    for line, row in read_tsv(path):
+    for line, row in read_tsv(path, "clinical table", ("patient_id",)):
         pid = row.get("patient_id", "")
         if not pid:
             raise InputError("missing patient_id", path=path, line=line)

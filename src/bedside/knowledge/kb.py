@@ -1,40 +1,42 @@
-"""Curated knowledge-base tables: loading with validation, and matching findings to evidence."""
+"""Curated knowledge-base tables: loading with validation, and the knowledge base object.
+
+Row validation and variant matching live in entry.py (shared with the CIViC importer in civic.py).
+Columns of a curated table (see data/somatic_evidence.tsv and docs/knowledge.md):
+  required: id, gene, alteration_type, alteration, tumor_type, therapy, direction, evidence_level, source,
+            pmid, citation, curated (ISO date the row was curated; the legacy name ``date`` is read too)
+  optional: biomarker_type, exclusions, origin, eligibility, preference, label, label_revision, label_url,
+            guideline, note
+"""
 
 from __future__ import annotations
 
 import csv
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bedside.annotate.hgvs import ProteinChange, parse_protein_change, protein_span
 from bedside.errors import KnowledgeError
-from bedside.knowledge.oncotree import DEFAULT_ONCOTREE, OncoTree, load_oncotree
-from bedside.model import Citation, Evidence, Finding
+from bedside.knowledge.civic import import_civic
+from bedside.knowledge.entry import (  # noqa: F401  (re-exported for callers of the old module)
+    ALTERATION_TYPES,
+    DIRECTIONS,
+    LEVELS,
+    TRUNCATING_TERMS,
+    Entry,
+    entry_matches,
+    is_pathogenic,
+    is_truncating,
+    make_entry,
+)
+from bedside.knowledge.oncotree import DEFAULT_ONCOTREE, OncoTree, default_oncotree, load_oncotree
 
 DATA = Path(__file__).parent / "data"
 DEFAULT_EVIDENCE = DATA / "somatic_evidence.tsv"
 DEFAULT_ACMG = DATA / "acmg_sf_v3.2.tsv"
 
-LEVELS = ("A", "B", "C", "D")
-DIRECTIONS = ("sensitivity", "resistance")
-ALTERATION_TYPES = ("protein_change", "codon", "codons", "inframe_deletion", "inframe_insertion",
-                    "truncating", "deleterious", "other")
 REQUIRED_COLUMNS = ("id", "gene", "alteration_type", "alteration", "tumor_type", "therapy", "direction",
-                    "evidence_level", "source", "pmid", "citation", "date")
-TRUNCATING_TERMS = {"stop_gained", "frameshift_variant", "splice_donor_variant", "splice_acceptor_variant"}
-_PMID_RE = re.compile(r"^\d{1,9}$")
-_RANGE_RE = re.compile(r"^(\d+)-(\d+)$")
-
-
-@dataclass
-class Entry:
-    """One knowledge-base statement plus what is needed to match it against a finding."""
-
-    evidence: Evidence
-    alteration_type: str
-    changes: tuple[ProteinChange, ...] = ()
-    span: tuple[int, int] | None = None
+                    "evidence_level", "source", "pmid", "citation", "curated")
+OPTIONAL_COLUMNS = ("biomarker_type", "exclusions", "origin", "eligibility", "preference", "label",
+                    "label_revision", "label_url", "guideline", "note")
 
 
 @dataclass
@@ -44,12 +46,23 @@ class KnowledgeBase:
     acmg_genes: set[str]
     versions: dict[str, str] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)  # importer notes (e.g. CIViC diseases not in OncoTree)
+    _by_gene: dict[str, list[Entry]] | None = field(default=None, repr=False)
 
     def by_gene(self, gene: str) -> list[Entry]:
-        return [e for e in self.entries if e.evidence.gene == gene]
+        if self._by_gene is None or sum(map(len, self._by_gene.values())) != len(self.entries):
+            idx: dict[str, list[Entry]] = {}
+            for e in self.entries:
+                idx.setdefault(e.evidence.gene, []).append(e)
+            self._by_gene = idx
+        return self._by_gene.get(gene, [])
+
+    def therapies(self, small_variant_only: bool = False) -> list[str]:
+        """Every therapy name the knowledge base can recommend (sensitivity rows), sorted."""
+        return sorted({e.evidence.therapy for e in self.entries if e.evidence.direction == "sensitivity"
+                       and (not small_variant_only or e.evidence.biomarker_type == "small_variant")})
 
 
-def _read_header_comments(path: Path) -> dict[str, str]:
+def read_header_comments(path: Path) -> dict[str, str]:
     meta: dict[str, str] = {}
     with open(path) as fh:
         for line in fh:
@@ -62,80 +75,23 @@ def _read_header_comments(path: Path) -> dict[str, str]:
     return meta
 
 
-def make_entry(row: dict[str, str], oncotree: OncoTree, *, path: Path | str, line: int) -> Entry:
-    """Validate one curated row and turn it into an Entry (KnowledgeError names file and row)."""
-    rid = row.get("id") or f"line{line}"
-
-    def fail(msg: str) -> KnowledgeError:
-        return KnowledgeError(msg, path=path, line=line, record=rid)
-
-    for col in REQUIRED_COLUMNS:
-        if row.get(col) is None:
-            raise fail(f"missing column {col!r}")
-    gene = row["gene"].strip()
-    if not gene:
-        raise fail("empty gene")
-    level = row["evidence_level"].strip().upper()
-    if level not in LEVELS:
-        raise fail(f"unknown evidence level {row['evidence_level']!r} (expected one of {', '.join(LEVELS)})")
-    direction = row["direction"].strip().lower()
-    if direction not in DIRECTIONS:
-        raise fail(f"unknown direction {row['direction']!r} (expected sensitivity or resistance)")
-    tumor = row["tumor_type"].strip().upper()
-    if tumor not in oncotree:
-        raise fail(f"unknown OncoTree code {row['tumor_type']!r} (release {oncotree.release})")
-    therapy = row["therapy"].strip()
-    if not therapy:
-        raise fail("empty therapy")
-    source = row["source"].strip()
-    if not source:
-        raise fail("row has no source; every knowledge entry must be cited")
-    pmids = [p.strip() for p in row["pmid"].split(";") if p.strip()]
-    for p in pmids:
-        if not _PMID_RE.match(p):
-            raise fail(f"malformed PMID {p!r}")
-    atype = row["alteration_type"].strip().lower()
-    if atype not in ALTERATION_TYPES:
-        raise fail(f"unknown alteration_type {row['alteration_type']!r} (expected one of {', '.join(ALTERATION_TYPES)})")
-    alteration = row["alteration"].strip()
-    changes: tuple[ProteinChange, ...] = ()
-    span = None
-    try:
-        if atype == "protein_change":
-            pc = parse_protein_change(alteration)
-            if pc.alt is None:
-                raise ValueError(f"malformed HGVS protein change {alteration!r} (no alternative residue)")
-            changes = (pc,)
-        elif atype in ("codon", "codons"):
-            changes = tuple(parse_protein_change(a) for a in alteration.split(","))
-        elif atype in ("inframe_deletion", "inframe_insertion"):
-            m = _RANGE_RE.match(alteration)
-            if not m or int(m.group(1)) > int(m.group(2)):
-                raise ValueError(f"malformed protein range {alteration!r} (expected e.g. 729-761)")
-            span = (int(m.group(1)), int(m.group(2)))
-    except ValueError as exc:
-        raise fail(str(exc)) from None
-    citations = [Citation(source=source, pmid=p, date=row["date"].strip() or None, note=row["citation"].strip() or None,
-                          url=f"https://pubmed.ncbi.nlm.nih.gov/{p}/") for p in pmids]
-    if not citations:
-        citations = [Citation(source=source, date=row["date"].strip() or None, note=row["citation"].strip() or None)]
-    ev = Evidence(gene=gene, alteration=alteration if atype != "protein_change" else changes[0].hgvs,
-                  tumor_type=tumor, therapy=therapy, direction=direction, level=level, citations=citations,
-                  source_id=rid)
-    return Entry(evidence=ev, alteration_type=atype, changes=changes, span=span)
+_read_header_comments = read_header_comments  # old private name
 
 
 def load_evidence_tsv(path: str | Path, oncotree: OncoTree) -> tuple[list[Entry], dict[str, str]]:
     """Read a curated evidence table (see data/somatic_evidence.tsv for the columns)."""
     path = Path(path)
-    meta = _read_header_comments(path)
+    meta = read_header_comments(path)
     entries: list[Entry] = []
     with open(path, newline="") as fh:
         numbered = [(i, ln) for i, ln in enumerate(fh, 1) if not ln.startswith("#") and ln.strip()]
     if not numbered:
         raise KnowledgeError("empty knowledge-base table", path=path)
     header = numbered[0][1].rstrip("\n").split("\t")
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    cols = set(header)
+    if "curated" not in cols and "date" in cols:
+        cols.add("curated")  # legacy tables: 'date' was the curation date
+    missing = [c for c in REQUIRED_COLUMNS if c not in cols]
     if missing:
         raise KnowledgeError(f"missing columns {', '.join(missing)}", path=path, line=numbered[0][0])
     seen: set[str] = set()
@@ -155,7 +111,7 @@ def load_evidence_tsv(path: str | Path, oncotree: OncoTree) -> tuple[list[Entry]
 
 def load_acmg(path: str | Path = DEFAULT_ACMG) -> tuple[set[str], str]:
     path = Path(path)
-    meta = _read_header_comments(path)
+    meta = read_header_comments(path)
     genes: set[str] = set()
     with open(path, newline="") as fh:
         reader = csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t")
@@ -177,17 +133,17 @@ def is_civic_table(path: str | Path) -> bool:
 def load_knowledge(paths: list[str | Path] | None = None, oncotree_path: str | Path | None = None,
                    acmg_path: str | Path | None = None) -> KnowledgeBase:
     """Load the bundled tables (default) or the given curated / CIViC evidence tables."""
-    tree = load_oncotree(oncotree_path or DEFAULT_ONCOTREE)
+    tree = load_oncotree(oncotree_path) if oncotree_path else default_oncotree(DEFAULT_ONCOTREE)
     genes, acmg_version = load_acmg(acmg_path or DEFAULT_ACMG)
+    from bedside.knowledge.oncogenicity import versions as oncogenicity_versions
+
     kb = KnowledgeBase(entries=[], oncotree=tree, acmg_genes=genes,
-                       versions={"oncotree": tree.release, "acmg_sf": acmg_version})
+                       versions={"oncotree": tree.release, "acmg_sf": acmg_version, **oncogenicity_versions()})
     for p in paths or [DEFAULT_EVIDENCE]:
         p = Path(p)
         if not p.exists():
             raise KnowledgeError("knowledge-base file not found", path=p)
         if is_civic_table(p):
-            from bedside.knowledge.civic import import_civic
-
             result = import_civic(p, tree)
             kb.entries.extend(result.entries)
             kb.unmapped.extend(result.unmapped_diseases)
@@ -201,59 +157,3 @@ def load_knowledge(paths: list[str | Path] | None = None, oncotree_path: str | P
 
 def versions(kb: KnowledgeBase) -> dict[str, str]:
     return dict(kb.versions)
-
-
-# ---------------------------------------------------------------------------------------------- matching
-
-def _terms(f: Finding) -> set[str]:
-    return set((f.consequence.consequence or "").split("&")) if f.consequence else set()
-
-
-def is_pathogenic(f: Finding) -> bool:
-    sig = (f.clinvar.clnsig or "") if f.clinvar else ""
-    sig = sig.lower()
-    return ("pathogenic" in sig and "conflicting" not in sig and "benign" not in sig)
-
-
-def is_truncating(f: Finding) -> bool:
-    if _terms(f) & TRUNCATING_TERMS:
-        return True
-    hp = (f.consequence.hgvs_p or "") if f.consequence else ""
-    return "fs" in hp or hp.endswith(("Ter", "*"))
-
-
-def _finding_change(f: Finding) -> ProteinChange | None:
-    hp = f.consequence.hgvs_p if f.consequence else None
-    if not hp:
-        return None
-    try:
-        return parse_protein_change(hp)
-    except ValueError:
-        return None
-
-
-def entry_matches(entry: Entry, f: Finding) -> bool:
-    gene = f.consequence.gene if f.consequence else None
-    if gene != entry.evidence.gene:
-        return False
-    t = entry.alteration_type
-    if t == "protein_change":
-        fc = _finding_change(f)
-        return fc is not None and any(fc == c for c in entry.changes)
-    if t in ("codon", "codons"):
-        fc = _finding_change(f)
-        if fc is None or fc.alt in (None, fc.ref, "?", "Ter"):
-            return False  # synonymous, unknown and nonsense changes are not "a mutation at this codon"
-        return any(fc.pos == c.pos and fc.ref == c.ref for c in entry.changes)
-    if t in ("inframe_deletion", "inframe_insertion"):
-        term = "inframe_deletion" if t == "inframe_deletion" else "inframe_insertion"
-        hp = (f.consequence.hgvs_p or "") if f.consequence else ""
-        kind_ok = term in _terms(f) or (t == "inframe_deletion" and "del" in hp and "fs" not in hp) or (
-            t == "inframe_insertion" and ("ins" in hp or "dup" in hp) and "fs" not in hp)
-        span = protein_span(hp) if hp else None
-        return bool(kind_ok and span and entry.span and entry.span[0] <= span[0] and span[1] <= entry.span[1])
-    if t == "truncating":
-        return is_truncating(f)
-    if t == "deleterious":
-        return is_truncating(f) or is_pathogenic(f)
-    return False

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from bedside.annotate.hgvs import is_hgvs_p, parse_protein_change
 from bedside.errors import InputError
+from bedside.knowledge.match import in_type
+from bedside.knowledge.oncotree import OncoTree, default_oncotree
 from bedside.model import Consequence, Finding, Origin, Variant
 
 
@@ -46,10 +48,17 @@ def normalise_hgvs_p(text: str) -> str:
     return f"p.{pc.ref}{pc.pos}{'=' if pc.alt == pc.ref else pc.alt}"
 
 
-def findings_from_table(path: Path, default_tumor: str | None = None) -> dict[str, list[Finding]]:
-    """Rows of gene / hgvs_p / tumor_type -> findings grouped by tumor type (input order kept)."""
+def findings_from_table(path: Path, default_tumor: str | None = None, *, oncotree: OncoTree | None = None,
+                        errors: list[str] | None = None) -> dict[str, list[Finding]]:
+    """Rows of gene / hgvs_p / tumor_type -> findings grouped by tumor type (input order kept).
+
+    Tumor types are checked against OncoTree (the bundled release unless ``oncotree`` is given): an unknown
+    code raises InputError naming the file, the line and the code. With ``errors`` (a list), such rows are
+    recorded there as messages and skipped, so the other rows are still tiered (``bedside tier --keep-going``).
+    """
     if not path.exists():
         raise InputError("input table not found", path=path)
+    tree = oncotree or default_oncotree()
     groups: dict[str, list[Finding]] = {}
     with open(path, newline="") as fh:
         reader = csv.DictReader((ln for ln in fh if not ln.startswith("#")), delimiter="\t")
@@ -65,6 +74,12 @@ def findings_from_table(path: Path, default_tumor: str | None = None) -> dict[st
                 raise InputError("empty gene or hgvs_p", path=path, line=lineno)
             if not tumor:
                 raise InputError("no tumor_type (column empty and no --tumor-type)", path=path, line=lineno)
+            if tumor not in tree:
+                err = InputError(tree.unknown_message(tumor), path=path, line=lineno, record=f"{gene} {hp}")
+                if errors is None:
+                    raise err
+                errors.append(str(err))
+                continue
             norm = normalise_hgvs_p(hp)
             if not is_hgvs_p(norm):
                 raise InputError(f"malformed HGVS protein change {hp!r}", path=path, line=lineno)
@@ -82,12 +97,13 @@ def _cite(e) -> str:
     return "; ".join(dict.fromkeys(parts))
 
 
-def tier_table_rows(findings: list[Finding], tumor: str) -> list[dict[str, str]]:
+def tier_table_rows(findings: list[Finding], tumor: str, *, oncogenicity: bool = False) -> list[dict[str, str]]:
+    """One flat row per finding for `bedside tier --out-tsv` (with ``oncogenicity``: its class and points)."""
     rows = []
     for f in findings:
         c = f.consequence
-        in_type = [e for e in f.evidence if not (e.matched_tumor_type or "").startswith("other")]
-        shown = in_type or f.evidence
+        here = [e for e in f.evidence if in_type(e)]
+        shown = here or [e for e in f.evidence if e.patient_level is not None]
         sens = sorted({e.therapy for e in shown if e.direction == "sensitivity"})
         res = sorted({e.therapy for e in shown if e.direction == "resistance"})
         rows.append({
@@ -95,8 +111,12 @@ def tier_table_rows(findings: list[Finding], tumor: str) -> list[dict[str, str]]
             "variant": f.variant.key if f.variant.pos else "", "consequence": c.consequence if c else "",
             "tier": f.tier.value if f.tier else "",
             "therapies_sensitive": ";".join(sens), "therapies_resistant": ";".join(res),
-            "evidence_levels": ";".join(f"{e.therapy}:{e.direction}:{e.level}:{e.tumor_type}" for e in f.evidence),
+            "evidence_levels": ";".join(f"{e.therapy}:{e.direction}:{e.patient_level or '-'}:{e.tumor_type}"
+                                        for e in f.evidence),
             "citations": " | ".join(dict.fromkeys(_cite(e) for e in f.evidence)),
             "evidence_ids": ";".join(e.source_id or "" for e in f.evidence),
         })
+        if oncogenicity:
+            onc = f.oncogenicity
+            rows[-1]["oncogenicity"] = f"{onc.classification} ({onc.points:+d})" if onc else ""
     return rows

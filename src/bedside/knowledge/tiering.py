@@ -1,26 +1,31 @@
 """AMP/ASCO/CAP 2017 somatic tiers (Li MM et al., J Mol Diagn 2017;19:4-23, PMID 27993330) and
 ACMG SF v3.2 germline secondary findings (Miller DT et al., Genet Med 2023, PMID 37347242).
 
-Rules, in order (documented in the report and in tests/cases/tier):
-  Tier I   — level A or B evidence (sensitivity or resistance) for the patient's tumor type, the tumor type
-             matched exactly or through an OncoTree ancestor (a LUAD patient matches NSCLC evidence).
-  Tier II  — level A/B evidence in another tumor type, or level C/D evidence in the patient's tumor type.
-  Tier IV  — no such evidence and benign: ClinVar benign / likely benign, or population allele frequency
-             >= COMMON_AF (1 %), or a synonymous change (no protein change; AMP treats these as benign
-             unless evidence says otherwise — Bedside decides IV for synonymous without evidence).
-  Tier III — everything else (unknown significance).
+Evidence is matched to the patient's tumor type in one place (bedside.knowledge.match), which sets each
+statement's ``match`` and its AMP level for this patient (``patient_level``: an approval in another tumor
+type is level C; a tumor-agnostic approval is level A unless its exclusions cover the patient's type).
+
+Rules, in order (documented in docs/knowledge.md and tested in tests/cases/tier):
+  Tier I   — patient_level A or B (sensitivity or resistance).
+  Tier II  — patient_level C or D.
+  Tier IV  — no such evidence and benign: ClinVar benign / likely benign, population allele frequency
+             >= COMMON_AF (1 %), oncogenicity Benign / Likely Benign (Horak et al. 2022 SOP), or a
+             synonymous change without evidence.
+  Tier III — everything else (unknown significance); the oncogenicity class is shown with it.
 """
 
 from __future__ import annotations
 
-import copy
-
-from bedside.knowledge.kb import KnowledgeBase, entry_matches, is_pathogenic
+from bedside.errors import KnowledgeError
+from bedside.knowledge import match as _match
+from bedside.knowledge.entry import entry_matches, is_pathogenic
+from bedside.knowledge.kb import KnowledgeBase
+from bedside.knowledge.oncogenicity import annotate_findings, established_changes
 from bedside.model import Evidence, Finding, Origin, Tier
 
 COMMON_AF = 0.01  # population AF at or above which a variant without evidence is tier IV
 SYNONYMOUS_TERMS = {"synonymous_variant"}
-_LEVEL_RANK = {"A": 0, "B": 1, "C": 2, "D": 3}
+_LEVEL_RANK = _match.LEVEL_RANK
 
 
 def _is_benign(f: Finding) -> str | None:
@@ -29,6 +34,9 @@ def _is_benign(f: Finding) -> str | None:
         return f"ClinVar {f.clinvar.clnsig}"
     if f.population_af is not None and f.population_af >= COMMON_AF:
         return f"population AF {f.population_af:g} >= {COMMON_AF:g}"
+    onc = f.oncogenicity
+    if onc is not None and onc.classification in ("Benign", "Likely Benign"):
+        return f"oncogenicity {onc.classification} ({onc.points:+d} points, Horak et al. 2022)"
     terms = set((f.consequence.consequence or "").split("&")) if f.consequence else set()
     hp = (f.consequence.hgvs_p or "") if f.consequence else ""
     if terms & SYNONYMOUS_TERMS or hp.endswith("="):
@@ -36,46 +44,58 @@ def _is_benign(f: Finding) -> str | None:
     return None
 
 
+def _check_tumor(tumor_type: str, kb: KnowledgeBase) -> str:
+    code = (tumor_type or "").strip().upper()
+    if code not in kb.oncotree:
+        raise KnowledgeError(kb.oncotree.unknown_message(tumor_type) + " for the patient's tumor type")
+    return code
+
+
 def match_evidence(f: Finding, tumor_type: str, kb: KnowledgeBase) -> list[Evidence]:
-    """All knowledge-base evidence for this finding, each with matched_tumor_type set."""
+    """All knowledge-base evidence for this finding, each with match / patient_level set for this patient."""
     gene = f.consequence.gene if f.consequence else None
     if not gene:
         return []
-    out: list[Evidence] = []
-    for entry in kb.by_gene(gene):
-        if not entry_matches(entry, f):
-            continue
-        ev = copy.copy(entry.evidence)
-        rel = kb.oncotree.relation(tumor_type, ev.tumor_type)
-        ev.matched_tumor_type = rel if rel else f"other:{ev.tumor_type}"
-        out.append(ev)
-    out.sort(key=lambda e: (e.matched_tumor_type.startswith("other"), _LEVEL_RANK.get(e.level, 9), e.therapy))
+    out = [_match.annotate(kb.oncotree, tumor_type, entry.evidence)
+           for entry in kb.by_gene(gene) if entry_matches(entry, f)]
+    out.sort(key=_match.sort_key)
     return out
 
 
 def tier_for(evidence: list[Evidence], f: Finding) -> tuple[Tier, str]:
-    in_type = [e for e in evidence if not (e.matched_tumor_type or "").startswith("other")]
-    other = [e for e in evidence if (e.matched_tumor_type or "").startswith("other")]
-    if any(e.level in ("A", "B") for e in in_type):
-        return Tier.I, "level A/B evidence in the patient's tumor type"
-    if any(e.level in ("A", "B") for e in other):
-        return Tier.II, "level A/B evidence in another tumor type"
-    if any(e.level in ("C", "D") for e in in_type):
-        return Tier.II, "level C/D evidence in the patient's tumor type"
+    levels = {e.patient_level for e in evidence if e.patient_level}
+    if levels & {"A", "B"}:
+        how = {e.match.value for e in evidence if e.patient_level in ("A", "B") and e.match}
+        return Tier.I, ("level A/B evidence in the patient's tumor type"
+                        + (" (tumor-agnostic approval)" if how == {"agnostic"} else ""))
+    if "C" in levels:
+        if any(e.patient_level == "C" and not _match.in_type(e) for e in evidence):
+            return Tier.II, "level C: approved or guideline-backed in another tumor type"
+        return Tier.II, "level C evidence in the patient's tumor type"
+    if "D" in levels:
+        return Tier.II, "level D evidence (preclinical or case reports)"
     benign = _is_benign(f)
     if benign:
         return Tier.IV, benign
+    onc = f.oncogenicity
+    if onc is not None and onc.classification in ("Oncogenic", "Likely Oncogenic"):
+        return Tier.III, f"no therapeutic evidence; oncogenicity {onc.classification} ({onc.points:+d} points)"
     return Tier.III, "unknown significance (no tier I/II evidence, not benign)"
 
 
-def tier_findings(findings: list[Finding], tumor_type: str, kb: KnowledgeBase) -> list[Finding]:
-    """Fill tier and evidence of each finding (in place) and return the list."""
-    code = tumor_type.strip().upper()
-    if code not in kb.oncotree:
-        from bedside.errors import KnowledgeError
+def _established(kb: KnowledgeBase) -> set[tuple[str, str]]:
+    cached = getattr(kb, "_established", None)
+    if cached is None or cached[0] != len(kb.entries):
+        cached = (len(kb.entries), established_changes(kb.entries))
+        kb._established = cached  # type: ignore[attr-defined]
+    return cached[1]
 
-        raise KnowledgeError(f"unknown OncoTree code {tumor_type!r} for the patient's tumor type "
-                             f"(release {kb.oncotree.release})")
+
+def tier_findings(findings: list[Finding], tumor_type: str, kb: KnowledgeBase, *,
+                  population_checked: bool | None = None) -> list[Finding]:
+    """Fill oncogenicity, evidence (matched to the tumor type) and tier of each finding, in place."""
+    code = _check_tumor(tumor_type, kb)
+    annotate_findings(findings, established=_established(kb), population_checked=population_checked)
     for f in findings:
         f.evidence = match_evidence(f, code, kb)
         f.tier, reason = tier_for(f.evidence, f)
@@ -113,16 +133,11 @@ def germline_evidence(findings: list[Finding], tumor_type: str, kb: KnowledgeBas
     """Attach matching knowledge-base evidence to germline findings (in place) and return the list.
 
     Germline findings stay germline: no AMP/ASCO/CAP tier is set (that scheme is for somatic variants) and
-    ``origin`` is untouched. Evidence is matched as for somatic findings (e.g. a germline BRCA1 frameshift
-    matches the "deleterious" BRCA1 rows: PARP inhibitors in breast cancer), each with matched_tumor_type
-    set; findings that ClinVar calls benign / likely benign get no evidence.
+    ``origin`` is untouched. Evidence is matched as for somatic findings, respecting each statement's origin
+    (a germline-BRCA label covers a germline BRCA1 frameshift), each with its tumor-type match set;
+    findings that ClinVar calls benign / likely benign get no evidence.
     """
-    code = tumor_type.strip().upper()
-    if code not in kb.oncotree:
-        from bedside.errors import KnowledgeError
-
-        raise KnowledgeError(f"unknown OncoTree code {tumor_type!r} for the patient's tumor type "
-                             f"(release {kb.oncotree.release})")
+    code = _check_tumor(tumor_type, kb)
     for f in findings:
         if f.origin is not Origin.GERMLINE:
             raise ValueError(f"germline_evidence() got a {f.origin.value} finding ({f.variant.key})")
@@ -131,33 +146,13 @@ def germline_evidence(findings: list[Finding], tumor_type: str, kb: KnowledgeBas
             f.evidence = []
             continue
         f.evidence = match_evidence(f, code, kb)
-        in_type = [e for e in f.evidence if not (e.matched_tumor_type or "").startswith("other")]
+        here = [e for e in f.evidence if _match.in_type(e)]
         f.notes = [n for n in f.notes if not n.startswith("germline evidence: ")]
-        if in_type:
+        if here:
             f.notes.append("germline evidence: " + ", ".join(
-                f"{e.therapy} ({e.direction}, level {e.level})" for e in in_type))
+                f"{e.therapy} ({e.direction}, level {e.patient_level})" for e in here))
     return findings
 
 
-def therapies(findings: list[Finding]) -> list[str]:
-    """Therapies with sensitivity evidence for the patient's tumor type in tier I/II somatic findings
-    and in germline findings carrying evidence (see :func:`germline_evidence`).
-
-    Pass somatic and germline findings together (``case.somatic + case.germline``). Germline findings
-    have no tier; their attached evidence counts as it stands. Only evidence that matched the patient's tumor type (itself or an OncoTree ancestor) counts; a therapy
-    that also has level A/B resistance evidence for the patient's tumor type in any tier I/II finding is
-    dropped (e.g. EGFR L858R + T790M in NSCLC: osimertinib stays, erlotinib/gefitinib are excluded).
-    """
-    sens: list[str] = []
-    resist: set[str] = set()
-    for f in findings:
-        if f.origin is not Origin.GERMLINE and f.tier not in (Tier.I, Tier.II):
-            continue
-        for e in f.evidence:
-            if (e.matched_tumor_type or "").startswith("other"):
-                continue
-            if e.direction == "sensitivity" and e.therapy not in sens:
-                sens.append(e.therapy)
-            elif e.direction == "resistance" and e.level in ("A", "B"):
-                resist.add(e.therapy)
-    return [t for t in sens if t not in resist]
+therapy_options = _match.therapy_options
+therapies = _match.therapies

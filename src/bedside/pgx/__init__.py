@@ -8,6 +8,14 @@ Python API::
 Allele definitions are PharmCAT-format (``<GENE>_translation.json``) and always supplied by the user.
 Phenotype tables and CPIC recommendations default to the bundled CC0 CPIC subset in ``pgx/data``
 (see ``data/SOURCE.md``); pass ``phenotypes_dir`` / ``guidelines_dir`` for full sets.
+
+Each :class:`~bedside.model.Diplotype` lists every diplotype the data allow (PharmCAT's top-scoring ones
+plus those the missing positions cannot tell apart, see :mod:`bedside.pgx.matcher`), ``phenotypes`` (every
+phenotype they map to), ``phenotype`` (the single one, or ``Indeterminate`` when they disagree) and
+``status``: ``called`` (one diplotype), ``ambiguous`` (several, one phenotype), ``indeterminate``
+(several phenotypes, or none assignable) or ``not_called`` (nothing present, half-missing genotype, REF
+mismatch with the definitions, or no named-allele pair fits). A not-called or indeterminate gene gets no
+phenotype-specific recommendation as if it were known: ambiguous keys are marked "applies if ...".
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ from pathlib import Path
 
 from bedside.errors import InputError
 from bedside.model import Diplotype, Recommendation
-from bedside.pgx.cpic import load_guidelines, recommend_for
+from bedside.pgx.cpic import load_guidelines, not_curated_for, recommend_for
 from bedside.pgx.definitions import GeneDefinition, load_definitions
 from bedside.pgx.genotypes import read_genotypes
 from bedside.pgx.matcher import MatchResult, match_gene
@@ -50,24 +58,36 @@ def phenotype_tables(directory: str | Path | None = None) -> dict[str, Phenotype
 
 
 def diplotype_from_match(m: MatchResult, table: PhenotypeTable | None) -> Diplotype:
+    """A :class:`Diplotype` with PharmCAT-style status: every diplotype the data allow, every phenotype
+    they map to; ``phenotype`` is the single phenotype when all agree, else ``Indeterminate``."""
     d = Diplotype(gene=m.gene, diplotypes=m.names(), missing_positions=list(m.missing_positions),
                   notes=list(m.notes))
-    if not m.called:
-        d.phenotype = "Indeterminate"
+    if m.mismatched_positions:
+        d.notes.insert(0, "not called: REF allele in the VCF differs from the allele definition (other genome "
+                          "build or representation) at " + "; ".join(m.mismatched_positions))
+    if not m.called or not m.diplotypes:
+        d.phenotype, d.status, d.diplotypes = "Indeterminate", "not_called", []
         return d
     if table is None:
         d.notes.append(f"no phenotype table for {m.gene}; phenotype not assigned")
+        d.status = "called" if len(m.diplotypes) == 1 else "ambiguous"
         return d
-    calls = [table.call(a, b) for a, b in m.diplotypes]
-    phenos = sorted({c.phenotype or "unassigned" for c in calls})
+    calls = [table.call(*dip) if len(dip) == 2 else table.call(dip[0], dip[0]) for dip in m.diplotypes]
+    phenos = list(dict.fromkeys(c.phenotype or "unassigned" for c in calls))
+    d.phenotypes = sorted(phenos)
     scores = {c.activity_score for c in calls}
-    d.phenotype = phenos[0] if len(phenos) == 1 else " | ".join(phenos)
-    if len(phenos) > 1:
-        d.notes.append("ambiguous call with different phenotypes: " + "; ".join(
-            f"{a}/{b} -> {c.phenotype}" for (a, b), c in zip(m.diplotypes, calls)))
     if "unassigned" in phenos:
         d.notes.append("no phenotype in the table for: " + ", ".join(
-            f"{a}/{b}" for (a, b), c in zip(m.diplotypes, calls) if c.phenotype is None))
+            "/".join(dip) for dip, c in zip(m.diplotypes, calls) if c.phenotype is None))
+    if len(phenos) == 1 and phenos[0] != "unassigned":
+        d.phenotype = phenos[0]
+        d.status = "called" if len(m.diplotypes) == 1 else "ambiguous"
+    else:
+        d.phenotype = "Indeterminate"
+        d.status = "indeterminate"
+        if len(phenos) > 1:
+            d.notes.append("diplotypes with different phenotypes: " + "; ".join(
+                f"{'/'.join(dip)} -> {c.phenotype or 'unassigned'}" for dip, c in zip(m.diplotypes, calls)))
     if len(scores) == 1:
         d.activity_score = scores.pop()
     return d
@@ -126,7 +146,15 @@ def call_genes(vcf: str | Path, definitions_dir: str | Path, sample: str | None 
             if gene in outside_genes:
                 continue  # an outside call replaces the VCF call (as in PharmCAT)
             table = tables.get(gene)
-            m = match_gene(defn, sg.calls.get(gene, {}), table.activity if table else None)
+            mismatched = sg.mismatched.get(gene, [])
+            if mismatched:
+                m = MatchResult(gene=gene, called=False, mismatched_positions=list(mismatched))
+                m.missing_positions = [defn.positions[i].label for i in range(len(defn.positions))
+                                       if i not in sg.calls.get(gene, {})]
+            else:
+                m = match_gene(defn, sg.calls.get(gene, {}), table.activity if table else None,
+                               phased=sg.phased.get(gene, set()),
+                               priorities=defn.exemption.get("unphasedDiplotypePriorities"))
             m.notes[:0] = sg.notes.get(gene, [])
             dips.append(diplotype_from_match(m, table))
         for o in outside:
@@ -136,6 +164,8 @@ def call_genes(vcf: str | Path, definitions_dir: str | Path, sample: str | None 
                 a, b = o2.diplotypes[0].split("/", 1)
                 c = t.call(a, b)
                 o2.phenotype, o2.activity_score = c.phenotype, o2.activity_score if o2.activity_score is not None else c.activity_score
+            o2.phenotypes = [o2.phenotype] if o2.phenotype else []
+            o2.status = "called" if o2.phenotype or o2.activity_score is not None else "indeterminate"
             dips.append(o2)
         result[s] = dips
     return result
@@ -143,10 +173,12 @@ def call_genes(vcf: str | Path, definitions_dir: str | Path, sample: str | None 
 
 def _keys_for(d: Diplotype, table: PhenotypeTable | None) -> list[tuple[str, str | None]]:
     keys: list[tuple[str, str | None]] = []
+    if d.status == "not_called":
+        return keys
     if table is not None and d.source == "called":
         for dip in d.diplotypes:
-            a, b = dip.split("/", 1)
-            c = table.call(a, b)
+            a, _, b = dip.partition("/")
+            c = table.call(a, b or a)
             if c.lookup_key:
                 keys.append((c.lookup_key, c.phenotype))
     else:
@@ -166,7 +198,11 @@ def recommend(diplotypes: list[Diplotype], guidelines_dir: str | Path | None = N
         k = _keys_for(d, tables.get(d.gene))
         if k:
             keys[d.gene] = k
-    return recommend_for(_guidelines(str(Path(guidelines_dir or BUNDLED_GUIDELINES).resolve())), keys)
+    guidelines = _guidelines(str(Path(guidelines_dir or BUNDLED_GUIDELINES).resolve()))
+    recs = recommend_for(guidelines, keys)
+    called = {d.gene for d in diplotypes if d.status != "not_called" and d.diplotypes}
+    covered = {drug for g in guidelines for drug in g.drugs}
+    return recs + not_curated_for(called, covered)
 
 
 @lru_cache(maxsize=8)

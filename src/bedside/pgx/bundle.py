@@ -22,7 +22,12 @@ GUIDELINES = [
     "CPIC_capecitabine_and_DPYD.json", "CPIC_fluorouracil_and_DPYD.json",
     "CPIC_azathioprine_and_NUDT15_TPMT.json", "CPIC_mercaptopurine_and_NUDT15_TPMT.json",
     "CPIC_simvastatin_and_SLCO1B1.json", "CPIC_warfarin_and_CYP2C9_CYP4F2_VKORC1.json",
+    "CPIC_tamoxifen_and_CYP2D6.json",  # CYP2D6 from an outside call (PharmCAT does not call it from VCF)
 ]
+# Not bundled, because no CPIC guideline file for them is in the PharmCAT resource folder this is built from
+# (../shared/data/pgx-pharmcat, 2024 snapshot) and none could be obtained offline: UGT1A1-atazanavir,
+# CYP3A5-tacrolimus, G6PD (rasburicase and others). Their phenotype tables are bundled; the report shows the
+# phenotype with "no CPIC recommendation curated" rather than an invented one.
 
 
 def reduce_table(data: dict) -> dict:
@@ -77,7 +82,9 @@ def build_bundle(pharmcat_dir: str | Path, out_dir: str | Path = DATA) -> None:
         "CPIC content: CC0 1.0 (https://cpicpgx.org, https://www.clinpgx.org). CPIC guidelines and content "
         "are subject to updates; confirm the current content at cpicpgx.org.\n"
         "Phenotype tables are reduced to rows that reproduce every diplotype -> phenotype mapping of the full "
-        "table (verified at build time). Guideline files keep name, version, PMIDs and recommendation text.\n")
+        "table (verified at build time). Guideline files keep name, version, PMIDs and recommendation text.\n"
+        "Not curated (no CPIC data file available): UGT1A1-atazanavir, CYP3A5-tacrolimus, G6PD; see "
+        "bedside.pgx.cpic.NOT_CURATED.\n")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,21 @@ def html_to_text(s: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(s)).strip()
 
 
+def _actionable(rec: dict, phenotypes: list[str]) -> bool:
+    """A recommendation changes prescribing (dose, alternative drug or other guidance) and is not the
+    guidance for a normal phenotype (e.g. tamoxifen + CYP2D6 normal metabolizer: "avoid CYP2D6
+    inhibitors" is general advice, not a genotype-driven change)."""
+    if phenotypes and all(_is_normal(p) for p in phenotypes):
+        return False
+    return bool(rec.get("dosingInformation") or rec.get("alternateDrugAvailable")
+                or rec.get("otherPrescribingGuidance"))
+
+
+def _is_normal(phenotype: str) -> bool:
+    p = phenotype.lower()
+    return p.startswith("normal ") or p in ("normal", "2.0")
+
+
 def load_guideline(path: str | Path) -> Guideline:
     path = Path(path)
     try:
@@ -64,6 +79,38 @@ def load_guidelines(directory: str | Path) -> list[Guideline]:
     if not directory.is_dir():
         raise KnowledgeError("CPIC guideline directory not found", path=directory)
     return [load_guideline(p) for p in sorted(directory.glob("*.json"))]
+
+
+# CPIC guidelines for bundled phenotype genes whose CPIC recommendation data are NOT in the bundle: no CPIC
+# data file (PharmCAT cpic-guidelines/ format) was available offline when this was curated (2026-12-01), and
+# recommendation text is never written from memory. A called gene gets a visible "not curated" entry naming
+# the guideline, so the report says so instead of staying silent. Citations checked against PubMed / the
+# publisher DOI (curated 2026-12-01).
+NOT_CURATED = [
+    {"gene": "UGT1A1", "drug": "atazanavir", "guideline": "CPIC Guideline for UGT1A1 and Atazanavir Prescribing",
+     "pmid": "26417955", "url": "https://cpicpgx.org/guidelines/guideline-for-atazanavir-and-ugt1a1/",
+     "version": "Clin Pharmacol Ther 2016;99(4):363-369"},
+    {"gene": "CYP3A5", "drug": "tacrolimus", "guideline": "CPIC Guidelines for CYP3A5 Genotype and Tacrolimus Dosing",
+     "pmid": None, "url": "https://doi.org/10.1002/cpt.113", "version": "Clin Pharmacol Ther 2015;98(1):19-24"},
+    {"gene": "G6PD", "drug": "drugs classified in the CPIC G6PD guideline",
+     "guideline": "Expanded CPIC Guideline for Medication Use in the Context of G6PD Genotype",
+     "pmid": "36049896", "url": "https://cpicpgx.org/", "version": "Clin Pharmacol Ther 2023;113(5):973-985"},
+]
+NOT_CURATED_DATE = "2026-12-01"
+
+
+def not_curated_for(genes: set[str], covered_drugs: set[str]) -> list[Recommendation]:
+    out = []
+    for e in NOT_CURATED:
+        if e["gene"] in genes and e["drug"] not in covered_drugs:
+            out.append(Recommendation(
+                drug=e["drug"], gene=e["gene"], actionable=None, classification="not curated",
+                text=(f"CPIC has a guideline for {e['drug']} and {e['gene']}, but its recommendations are not "
+                      f"curated in this knowledge base (no CPIC data file was available; checked "
+                      f"{NOT_CURATED_DATE}). Consult the current guideline."),
+                citations=[Citation(source=f"CPIC: {e['guideline']}", pmid=e["pmid"], url=e["url"],
+                                    version=e["version"], date=NOT_CURATED_DATE)]))
+    return out
 
 
 def recommend_for(guidelines: list[Guideline], keys: dict[str, list[tuple[str, str | None]]]) -> list[Recommendation]:
@@ -99,6 +146,5 @@ def recommend_for(guidelines: list[Guideline], keys: dict[str, list[tuple[str, s
                     drug=drug, text=text, gene=", ".join(lk), phenotype=pheno,
                     classification=(r.get("classification") or {}).get("term"),
                     citations=g.citations(),
-                    actionable=bool(r.get("dosingInformation") or r.get("alternateDrugAvailable")
-                                    or r.get("otherPrescribingGuidance"))))
+                    actionable=_actionable(r, [opts[0][1] or opts[0][0] for opts in options])))
     return out

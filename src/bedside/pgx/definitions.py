@@ -62,6 +62,7 @@ class GeneDefinition:
     build: str | None = None
     source_path: str | None = None
     order: dict[str, int] = field(default_factory=dict)
+    exemption: dict = field(default_factory=dict)  # PharmCAT exemptions.json entry for this gene, if any
 
     def __post_init__(self) -> None:
         self.order = {a.name: i for i, a in enumerate(self.alleles)}
@@ -125,4 +126,25 @@ def load_definitions(directory: str | Path, genes: list[str] | None = None) -> d
         out[d.gene] = d
     if not out:
         raise InputError("no <GENE>_translation.json allele definitions found", path=directory)
+    exemptions = load_exemptions(directory / "exemptions.json")
+    for gene, d in out.items():
+        d.exemption = exemptions.get(gene, {})
     return out
+
+
+def load_exemptions(path: str | Path) -> dict[str, dict]:
+    """PharmCAT's ``exemptions.json`` (next to the definitions), if present: gene -> exemption. Only
+    ``unphasedDiplotypePriorities`` is used (NAT2); ignored positions/alleles are already removed from
+    PharmCAT's published definitions."""
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+        for gene, e in data.items():
+            for p in e.get("unphasedDiplotypePriorities") or []:
+                if not isinstance(p["list"], list) or p["pick"] not in p["list"]:
+                    raise ValueError(f"{gene}: priority pick {p['pick']!r} not in its list")
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(f"not a PharmCAT exemptions file: {exc}", path=path) from exc
+    return data

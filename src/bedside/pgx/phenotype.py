@@ -40,7 +40,18 @@ class PhenotypeTable:
     version: str | None = None
     source_path: str | None = None
 
+    def lowest(self, name: str) -> str:
+        """A combination ``[A + B]`` (two variant alleles on one chromosome, PharmCAT's naming) counts as its
+        lowest-activity part (PharmCAT's DPYD rule); other names are returned unchanged."""
+        if not (name.startswith("[") and name.endswith("]")):
+            return name
+        parts = name[1:-1].split(" + ")
+        if all(p in self.activity for p in parts):
+            return min(parts, key=lambda p: self.activity[p])
+        return name
+
     def call(self, a: str, b: str) -> PhenotypeCall:
+        a, b = self.lowest(a), self.lowest(b)
         funcs = (self.function.get(a), self.function.get(b))
         key = frozenset(Counter([a, b]).items())
         entry = self.by_diplotype.get(key)

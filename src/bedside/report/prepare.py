@@ -1,159 +1,402 @@
-"""Tidy, render-ready data from a Case: every table the report shows, in display order.
+"""The report's typed content: everything the report shows, taken from a Case, in display order.
 
-Templates only lay these out; no decision is made in a template.
+This is what ``report.json`` holds (validated against ``schema/report.schema.json``) and what the
+templates lay out. Values stay typed (numbers, booleans, codes); wording and number formatting belong
+to the templates, their filters and the message catalogues (``i18n/``).
+
+Nothing clinical is decided here: therapies in play come from ``Case.therapy_options``, biomarker
+classes from ``Case.biomarkers``, prescribing modifiers and their urgency from ``Case.prescribing``.
+This module only groups, orders and looks up.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+import datetime as _dt
+import math
 from typing import Any
 
-from bedside.model import Case, Citation, Finding, Tier
+from bedside.model import (
+    Biomarker,
+    Case,
+    Citation,
+    Diplotype,
+    DrugView,
+    Evidence,
+    Finding,
+    Recommendation,
+    TherapyOption,
+    Tier,
+)
+
+SCHEMA_VERSION = "1.0.0"
+SCHEMA_ID = "https://bedside.invalid/schema/report/1.0.0/report.schema.json"
 
 TIER_ORDER = {Tier.I: 0, Tier.II: 1, Tier.III: 2, Tier.IV: 3, None: 4}
-TIER_LABEL = {
-    Tier.I: "Tier I — strong clinical significance",
-    Tier.II: "Tier II — potential clinical significance",
-    Tier.III: "Tier III — unknown significance",
-    Tier.IV: "Tier IV — benign or likely benign",
-}
+URGENCY_ORDER = {"alert": 0, "caution": 1, "info": 2, "none": 3}
+CATEGORY_ORDER = {"this_tumor_type": 0, "other_tumor_type": 1, "resistance": 2}
+LEVEL_ORDER = {"A": 0, "B": 1, "C": 2, "D": 3}
+# Variant classes a small-variant assay does not detect unless a caller reports them in the case record.
+NOT_DETECTED_CLASSES = ("CNV", "SV", "fusion", "MSI")
+# Components the methods section always lists; a missing one is shown as "not recorded".
+REQUIRED_VERSIONS = ("bedside", "bwa", "samtools", "bcftools", "fastp", "mosdepth", "clinvar",
+                     "population", "reference build")
+# Sensitivity at which the detection limit is stated (probability of >= min_alt_reads alt reads).
+LOD_SENSITIVITY = 0.95
 
 
 def cite(c: Citation) -> dict[str, Any]:
-    parts = [c.source]
-    if c.version:
-        parts.append(c.version)
-    if c.date:
-        parts.append(c.date)
     return {
-        "text": ", ".join(p for p in parts if p),
+        "source": c.source,
         "pmid": c.pmid,
         "url": c.url or (f"https://pubmed.ncbi.nlm.nih.gov/{c.pmid}/" if c.pmid else None),
+        "version": c.version,
+        "date": c.date,
         "note": c.note,
     }
 
 
-def match_label(matched: str | None) -> str:
-    """How evidence matched the patient's tumor type (OncoTree), in words."""
-    if not matched:
-        return ""
-    if matched == "self":
-        return "patient's tumor type"
-    if matched.startswith("ancestor:"):
-        return f"via parent type {matched.split(':', 1)[1]}"
-    if matched.startswith("other"):
-        return "other tumor type"
-    return matched
+def finding_label(f: Finding) -> str:
+    """How therapy options name a finding, e.g. 'BRAF p.Val600Glu'."""
+    csq = f.consequence
+    if csq is None:
+        return f.variant.key
+    return f"{csq.gene} {csq.hgvs_p or csq.hgvs_c or f.variant.key}"
 
 
-def _fmt_af(x: float | None) -> str:
-    if x is None:
-        return "—"
-    return f"{x:.3f}" if x >= 0.001 else f"{x:.1e}"
+def _num(x: Any) -> float | None:
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 def finding_row(f: Finding) -> dict[str, Any]:
     csq = f.consequence
+    onc = f.oncogenicity
     return {
-        "gene": csq.gene if csq else "",
-        "hgvs_p": (csq.hgvs_p or "") if csq else "",
-        "hgvs_c": (csq.hgvs_c or "") if csq else "",
-        "consequence": (csq.consequence or "").replace("_", " ") if csq else "",
-        "transcript": (csq.transcript or "") if csq else "",
-        "variant": f"{f.variant.chrom}:{f.variant.pos} {f.variant.ref}>{f.variant.alt}",
+        "label": finding_label(f),
+        "origin": f.origin.value,
+        "gene": csq.gene if csq else None,
+        "hgvs_p": csq.hgvs_p if csq else None,
+        "hgvs_c": csq.hgvs_c if csq else None,
+        "transcript": csq.transcript if csq else None,
+        "consequence": [t for t in (csq.consequence or "").split("&") if t] if csq else [],
+        "chrom": f.variant.chrom,
+        "pos": f.variant.pos,
+        "ref": f.variant.ref,
+        "alt": f.variant.alt,
         "kind": f.variant.kind,
-        "vaf": "—" if f.vaf is None else f"{f.vaf:.2f}",
-        "depth": "—" if f.depth is None else str(f.depth),
-        "normal_vaf": "—" if f.normal_vaf is None else f"{f.normal_vaf:.2f}",
-        "population_af": _fmt_af(f.population_af),
-        "clinvar": (f"{f.clinvar.clnsig} ({f.clinvar.stars}★)"
-                    if f.clinvar and f.clinvar.clnsig else "—"),
-        "tier": f.tier.value if f.tier else "—",
-        "tier_label": TIER_LABEL.get(f.tier, "not tiered"),
-        "filters": ", ".join(f.filters) if f.filters else "PASS",
+        "tier": f.tier.value if f.tier else None,
+        "vaf": _num(f.vaf),
+        "depth": f.depth,
+        "alt_reads": f.alt_reads,
+        "normal_vaf": _num(f.normal_vaf),
+        "population_af": _num(f.population_af),
+        "clinvar": None if not (f.clinvar and f.clinvar.clnsig) else {
+            "significance": f.clinvar.clnsig, "review_status": f.clinvar.review_status,
+            "stars": f.clinvar.stars, "variation_id": f.clinvar.variation_id,
+        },
+        "oncogenicity": None if onc is None else {
+            "classification": onc.classification, "points": onc.points, "criteria": list(onc.criteria),
+            "citations": [cite(c) for c in onc.citations],
+        },
+        "filters": list(f.filters),
         "tumor_only": f.tumor_only,
-        "notes": f.notes,
-        # knowledge-base evidence for the patient's tumor type (itself or an OncoTree ancestor)
-        "evidence": [{"therapy": e.therapy, "direction": e.direction, "level": e.level,
-                      "tumor_type": e.tumor_type, "matched": match_label(e.matched_tumor_type),
-                      "citations": [cite(c) for c in e.citations]}
-                     for e in f.evidence if not (e.matched_tumor_type or "").startswith("other")],
+        "notes": list(f.notes),
     }
 
 
-def prepare(case: Case, institution: str = "") -> dict[str, Any]:
-    ctx = case.context
-    somatic = sorted(case.somatic, key=lambda f: (TIER_ORDER.get(f.tier, 4),
-                                                   f.consequence.gene if f.consequence else ""))
-    # therapy options: evidence of tier I/II findings, grouped by variant
-    rules_by_drug: dict[str, list] = defaultdict(list)
-    for r in case.rules:
-        if r.status == "fired":
-            rules_by_drug[r.drug.lower()].append(r)
-    options = []
-    for f in somatic:
-        if f.tier not in (Tier.I, Tier.II):
+def evidence_row(e: Evidence) -> dict[str, Any]:
+    return {
+        "gene": e.gene, "alteration": e.alteration, "tumor_type": e.tumor_type, "therapy": e.therapy,
+        "direction": e.direction, "level": e.level,
+        "patient_level": e.patient_level or e.level,
+        "match": e.match.value if e.match else None,
+        "eligibility": e.eligibility, "preference": e.preference, "source_id": e.source_id,
+        "citations": [cite(c) for c in e.citations],
+    }
+
+
+def option_row(o: TherapyOption) -> dict[str, Any]:
+    return {
+        "therapy": o.therapy, "category": o.category, "level": o.level, "findings": list(o.findings),
+        "eligibility": o.eligibility, "preference": o.preference,
+        "excluded_by_resistance": o.excluded_by_resistance,
+        "evidence": [evidence_row(e) for e in o.evidence],
+    }
+
+
+def _option_key(o: TherapyOption) -> tuple:
+    return (CATEGORY_ORDER.get(o.category, 9), LEVEL_ORDER.get(o.level, 9),
+            o.preference if o.preference is not None else 99, o.therapy.lower())
+
+
+def drug_view_row(d: DrugView) -> dict[str, Any]:
+    return {
+        "drug": d.drug, "in_play": list(d.in_play), "urgency": d.urgency, "conflict": d.conflict,
+        "modifiers": [{
+            "category": m.category, "rule_id": m.rule_id, "action": m.action, "effect": m.effect,
+            "strength": m.strength, "reason": m.reason, "citations": [cite(c) for c in m.citations],
+        } for m in d.modifiers],
+        "checked": list(d.checked), "not_available": list(d.not_available),
+    }
+
+
+def biomarker_row(b: Biomarker) -> dict[str, Any]:
+    return {
+        "name": b.name, "status": b.status, "value": _num(b.value), "unit": b.unit,
+        "classification": b.classification, "ci_low": _num(b.ci_low), "ci_high": _num(b.ci_high),
+        "threshold": _num(b.threshold), "territory_mb": _num(b.territory_mb),
+        "min_territory_mb": _num(b.min_territory_mb), "count": b.count, "reason": b.reason,
+        "definition": b.definition, "citations": [cite(c) for c in b.citations],
+    }
+
+
+def diplotype_row(d: Diplotype) -> dict[str, Any]:
+    phenotypes = list(d.phenotypes) or ([d.phenotype] if d.phenotype else [])
+    return {
+        "gene": d.gene, "diplotypes": list(d.diplotypes), "status": d.status,
+        "ambiguous": d.status == "ambiguous" or len(d.diplotypes) > 1,
+        "phenotype": d.phenotype, "phenotypes": phenotypes, "activity_score": _num(d.activity_score),
+        "missing_positions": list(d.missing_positions), "source": d.source, "notes": list(d.notes),
+    }
+
+
+def recommendation_row(r: Recommendation) -> dict[str, Any]:
+    return {
+        "drug": r.drug, "gene": r.gene, "phenotype": r.phenotype, "text": r.text,
+        "classification": r.classification, "actionable": r.actionable,
+        "citations": [cite(c) for c in r.citations],
+    }
+
+
+def detection_limit(depth: float, min_alt_reads: int, min_vaf: float | None,
+                    sensitivity: float = LOD_SENSITIVITY) -> float | None:
+    """Lowest allele fraction detected with ``sensitivity`` at ``depth`` reads needing ``min_alt_reads``.
+
+    Binomial model of alt-read sampling (no sequencing error, no subclonality): the smallest f with
+    P(X >= min_alt_reads | X ~ Binom(depth, f)) >= sensitivity, floored at the caller's ``min_vaf``.
+    Returns None when the depth is too low for any allele fraction to reach it.
+    """
+    n = int(round(depth))
+    k = int(min_alt_reads)
+    if n < k or n <= 0:
+        return None
+
+    def p_detect(f: float) -> float:
+        # P(X >= k) = 1 - sum_{i<k} C(n,i) f^i (1-f)^(n-i), in log space for large n
+        if f >= 1.0:
+            return 1.0
+        tail = 0.0
+        for i in range(k):
+            tail += math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1)
+                             + (i * math.log(f) if i else 0.0) + (n - i) * math.log1p(-f))
+        return 1.0 - tail
+
+    lo, hi = 1e-6, 1.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        if p_detect(mid) >= sensitivity:
+            hi = mid
+        else:
+            lo = mid
+    return max(hi, min_vaf or 0.0)
+
+
+def _assay(case: Case) -> dict[str, Any]:
+    a = case.assay or {}
+    # depth per role: the case record's median (preferred: robust to spikes), else its mean, else QC's mean
+    depth: dict[str, float | None] = {"tumor": None, "normal": None}
+    stat: dict[str, str | None] = {"tumor": None, "normal": None}
+    for role, sample in (("tumor", case.tumor_sample), ("normal", case.normal_sample)):
+        for key in ("median_depth", "mean_depth"):
+            given = a.get(key)
+            if isinstance(given, dict) and _num(given.get(role)) is not None:
+                depth[role], stat[role] = _num(given.get(role)), key.split("_")[0]
+                break
+        else:
+            for m in case.qc:
+                if m.sample == sample and m.metric == "mean_depth" and _num(m.value) is not None:
+                    depth[role], stat[role] = _num(m.value), "mean"
+    coverage = []
+    for row in a.get("coverage") or []:
+        if not isinstance(row, dict) or "gene" not in row:
             continue
-        rows = []
-        for e in sorted(f.evidence, key=lambda e: (e.level, e.direction != "sensitivity")):
-            modifiers = []
-            for drug in [d.strip().lower() for d in e.therapy.replace("+", ",").split(",")]:
-                modifiers += [{"rule": r.rule_id, "reason": r.reason, "action": r.action,
-                               "citations": [cite(c) for c in r.citations]}
-                              for r in rules_by_drug.get(drug, [])]
-            rows.append({
-                "therapy": e.therapy, "direction": e.direction, "level": e.level,
-                "tumor_type": e.tumor_type, "matched": match_label(e.matched_tumor_type),
-                "citations": [cite(c) for c in e.citations], "modifiers": modifiers,
-            })
-        options.append({"finding": finding_row(f), "evidence": rows})
-    tiers_count = defaultdict(int)
-    for f in case.somatic:
-        tiers_count[f.tier.value if f.tier else "untiered"] += 1
-    pgx_rows = [{
-        "gene": d.gene, "diplotypes": " or ".join(d.diplotypes) if d.diplotypes else "not called",
-        "ambiguous": len(d.diplotypes) > 1, "phenotype": d.phenotype or "—",
-        "activity_score": "—" if d.activity_score is None else f"{d.activity_score:g}",
-        "missing": d.missing_positions, "source": d.source, "notes": d.notes,
-    } for d in sorted(case.pgx, key=lambda d: d.gene)]
-    recs = [{
-        "drug": r.drug, "gene": r.gene or "", "phenotype": r.phenotype or "", "text": r.text,
-        "classification": r.classification or "", "citations": [cite(c) for c in r.citations],
-        "actionable": getattr(r, "actionable", None) is not False,
-    } for r in sorted(case.recommendations, key=lambda r: (r.drug, r.gene or ""))]
+        coverage.append({"gene": str(row["gene"]), "role": row.get("role"), "sample": row.get("sample"),
+                         "mean_depth": _num(row.get("mean_depth")),
+                         "fraction_at_min_depth": _num(row.get("fraction_at_min_depth"))})
+    min_alt = a.get("min_alt_reads")
+    min_vaf = _num(a.get("min_vaf"))
+    lod = None
+    if isinstance(min_alt, int) and not isinstance(min_alt, bool) and depth["tumor"]:
+        lod = detection_limit(depth["tumor"], min_alt, min_vaf)
+    detected = a.get("variant_classes")
+    return {
+        "name": a.get("name"), "kind": a.get("kind"),
+        "build": a.get("build") or case.versions.get("reference build"),
+        "genes": [str(g) for g in a.get("genes") or []],
+        "target_mb": _num(a.get("target_mb")),
+        "callable_mb": _num(a.get("callable_mb", case.callable_mb)),
+        "coding_callable_mb": _num(a.get("coding_callable_mb")),
+        "min_depth": _num(a.get("min_depth")),
+        "min_vaf": min_vaf,
+        "min_alt_reads": min_alt if isinstance(min_alt, int) and not isinstance(min_alt, bool) else None,
+        "variant_classes": [str(c) for c in detected] if isinstance(detected, list) else ["SNV", "indel"],
+        "variant_classes_recorded": isinstance(detected, list),
+        "depth": depth,
+        "depth_statistic": stat,
+        "detection_limit_vaf": lod,
+        "detection_limit_sensitivity": LOD_SENSITIVITY if lod is not None else None,
+        "coverage": coverage,
+    }
+
+
+def _limitations(case: Case, assay: dict[str, Any], biomarkers: list[dict[str, Any]]) -> list[dict]:
+    items: list[dict[str, Any]] = []
+    items.append({"code": "assay_scope", "params": {
+        "genes": len(assay["genes"]), "callable_mb": assay["callable_mb"], "kind": assay["kind"],
+        "classes": assay["variant_classes"]}})
+    if assay["detection_limit_vaf"] is not None:
+        items.append({"code": "detection_limit", "params": {
+            "vaf": assay["detection_limit_vaf"], "depth": assay["depth"]["tumor"],
+            "min_alt_reads": assay["min_alt_reads"], "sensitivity": assay["detection_limit_sensitivity"]}})
+    elif assay["min_vaf"] is not None:
+        items.append({"code": "min_vaf", "params": {"vaf": assay["min_vaf"],
+                                                    "depth": assay["depth"]["tumor"]}})
+    else:
+        items.append({"code": "detection_limit_unknown", "params": {"depth": assay["depth"]["tumor"]}})
+    present = {b["name"].upper() for b in biomarkers}
+    classes = {c.upper() for c in assay["variant_classes"]}
+    missing = [c for c in NOT_DETECTED_CLASSES if c.upper() not in present and c.upper() not in classes]
+    if missing:
+        items.append({"code": "not_detected", "params": {"classes": missing}})
+    if case.normal_sample is None or any(f.tumor_only for f in case.somatic):
+        items.append({"code": "tumor_only", "params": {}})
+    if any(m.passed is False for m in case.qc):
+        items.append({"code": "qc_failed", "params": {}})
+    items.append({"code": "germline_scope", "params": {}})
+    items.append({"code": "pgx_scope", "params": {
+        "genes": sorted({d.gene for d in case.pgx}),
+        "not_called": sorted(d.gene for d in case.pgx if d.status in ("not_called", "indeterminate"))}})
+    return items
+
+
+def _methods(case: Case) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = []
+    seen = set()
+    for name, version in sorted(case.versions.items(), key=lambda kv: kv[0].lower()):
+        rows.append({"name": name, "version": version if version not in (None, "") else None})
+        seen.add(name.lower())
+    missing = []
+    for name in REQUIRED_VERSIONS:
+        if not any(name in s for s in seen):
+            rows.append({"name": name, "version": None})
+            missing.append(name)
+    return {"components": rows, "not_recorded": missing + [r["name"] for r in rows
+                                                           if r["version"] is None and r["name"] not in missing]}
+
+
+def _report_date(case: Case) -> str:
+    if case.generated:
+        try:
+            return _dt.datetime.fromisoformat(case.generated).date().isoformat()
+        except ValueError:
+            pass
+    return _dt.datetime.now(_dt.UTC).date().isoformat()
+
+
+def prepare(case: Case, institution: str = "", language: str = "en",
+            cohort_tmb: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The report's typed content (what report.json holds)."""
+    ctx = case.context
+    somatic = sorted(case.somatic, key=lambda f: (TIER_ORDER.get(f.tier, 4), finding_label(f)))
+    options = sorted(case.therapy_options, key=_option_key)
+    prescribing = sorted(case.prescribing, key=lambda d: URGENCY_ORDER.get(d.urgency, 9))
+    biomarkers = [biomarker_row(b) for b in case.biomarkers]
+    assay = _assay(case)
+
+    # Key findings: every finding named by a therapy option (in the option's own order), then the
+    # remaining tier I/II somatic findings and the reportable germline findings without options.
+    by_label: dict[str, dict[str, Any]] = {}
+    rows_by_label = {finding_label(f): f for f in somatic + list(case.germline)}
+    for o in options:
+        label = " + ".join(o.findings) if o.findings else ""
+        group = by_label.setdefault(label, {
+            "label": label, "finding": finding_row(rows_by_label[o.findings[0]])
+            if len(o.findings) == 1 and o.findings[0] in rows_by_label else None,
+            "this_tumor_type": [], "other_tumor_type": [], "resistance": []})
+        group.setdefault(o.category, []).append(option_row(o))
+    for f in somatic + list(case.germline):
+        label = finding_label(f)
+        if label in by_label or (f.origin.value == "somatic" and f.tier not in (Tier.I, Tier.II)):
+            continue
+        by_label[label] = {"label": label, "finding": finding_row(f), "this_tumor_type": [],
+                           "other_tumor_type": [], "resistance": []}
+    key_findings = list(by_label.values())
+
+    # drugs in play: the prescribing view's drugs, the recorded medications and the recommended therapies
+    drugs_in_play = {d.drug.lower() for d in case.prescribing} | {m.lower() for m in ctx.medications}
+    drugs_in_play |= {part.strip().lower() for o in options if o.category != "resistance"
+                      for part in o.therapy.split("+")}
+    recs = sorted(case.recommendations, key=lambda r: (r.drug.lower(), r.gene or ""))
+    pgx_in_play = [recommendation_row(r) for r in recs if r.drug.lower() in drugs_in_play]
+    # drugs not in play: only guidance that changes prescribing for this genotype (if the drug is started);
+    # "no change" or undetermined entries are counted, not listed
+    not_in_play = [r for r in recs if r.drug.lower() not in drugs_in_play]
+    pgx_appendix = [recommendation_row(r) for r in not_in_play if r.actionable is True]
+
     rules = {status: [{
         "rule_id": r.rule_id, "category": r.category, "drug": r.drug, "reason": r.reason,
-        "action": r.action or "", "citations": [cite(c) for c in r.citations],
+        "action": r.action, "citations": [cite(c) for c in r.citations],
     } for r in case.rules if r.status == status] for status in ("fired", "not_evaluated", "not_fired")}
-    qc_rows = [{
-        "sample": m.sample, "metric": m.metric.replace("_", " "),
-        "value": "—" if m.value is None else (f"{m.value:,.0f}" if m.value >= 100 else f"{m.value:g}"),
-        "threshold": "" if m.threshold is None else f"{m.comparison} {m.threshold:g}",
-        "status": {True: "pass", False: "FAIL", None: "info"}[m.passed], "source": m.source or "",
-    } for m in case.qc]
+
+    tiers_count: dict[str, int] = {}
+    for f in case.somatic:
+        key = f.tier.value if f.tier else "untiered"
+        tiers_count[key] = tiers_count.get(key, 0) + 1
+
+    tmb = next((b for b in biomarkers if b["name"].upper() == "TMB"), None)
     return {
-        "patient_id": case.patient_id,
-        "institution": institution,
+        "schema": SCHEMA_ID,
+        "schema_version": SCHEMA_VERSION,
+        "language": language,
+        "patient": {"id": case.patient_id, "age": ctx.age, "sex": ctx.sex},
+        "report_date": _report_date(case),
         "generated": case.generated,
-        "notices": case.notices,
-        "context": {
-            "age": ctx.age, "sex": ctx.sex, "diagnosis": ctx.diagnosis,
-            "diagnosis_name": ctx.diagnosis_name, "medications": ctx.medications,
-            "labs": [f"{lab.name.replace('_', ' ')}: {lab.value:g} {lab.unit}" for lab in ctx.labs],
-            "smoking": ctx.smoking_status, "pack_years": ctx.pack_years,
-            "alcohol": ctx.alcohol_units_per_week, "bmi": ctx.bmi, "diet": ctx.diet,
-            "not_evaluated": ctx.not_evaluated,
+        "institution": institution,
+        "diagnosis": {"code": ctx.diagnosis, "name": ctx.diagnosis_name},
+        "specimens": {"tumor": case.tumor_sample, "normal": case.normal_sample,
+                      "tumor_only": case.normal_sample is None
+                      or any(f.tumor_only for f in case.somatic)},
+        "clinical": {
+            "medications": list(ctx.medications),
+            "labs": [{"name": lab.name, "value": _num(lab.value), "unit": lab.unit} for lab in ctx.labs],
+            "smoking_status": ctx.smoking_status, "pack_years": _num(ctx.pack_years),
+            "alcohol_units_per_week": _num(ctx.alcohol_units_per_week), "bmi": _num(ctx.bmi),
+            "diet": list(ctx.diet), "not_evaluated": list(ctx.not_evaluated),
         },
-        "samples": {"tumor": case.tumor_sample, "normal": case.normal_sample},
-        "tmb": case.tmb, "callable_mb": case.callable_mb,
-        "options": options,
+        "assay": assay,
+        "biomarkers": biomarkers,
+        "tmb_recorded": tmb is not None,
+        "alerts": [drug_view_row(d) for d in prescribing if d.urgency == "alert"],
+        "key_findings": key_findings,
+        "therapy_options": [option_row(o) for o in options],
         "somatic": [finding_row(f) for f in somatic],
-        "tiers_count": dict(tiers_count),
+        "tiers_count": tiers_count,
         "germline": [finding_row(f) for f in case.germline],
-        "pgx": pgx_rows,
-        "recommendations": recs,
+        "prescribing": [drug_view_row(d) for d in prescribing],
+        "pgx": {"diplotypes": [diplotype_row(d) for d in sorted(case.pgx, key=lambda d: d.gene)],
+                "in_play": pgx_in_play, "appendix": pgx_appendix,
+                "appendix_omitted": len(not_in_play) - len(pgx_appendix)},
         "rules": rules,
-        "qc": qc_rows,
-        "qc_failed": any(m.passed is False for m in case.qc),
-        "versions": case.versions,
+        "qc": {"failed": any(m.passed is False for m in case.qc), "metrics": [{
+            "sample": m.sample, "metric": m.metric, "value": _num(m.value), "threshold": _num(m.threshold),
+            "comparison": m.comparison, "passed": m.passed, "source": m.source} for m in case.qc]},
+        "limitations": _limitations(case, assay, biomarkers),
+        "methods": _methods(case),
+        "cohort_tmb": cohort_tmb or [],
+        "notices": list(case.notices),
     }

@@ -1,0 +1,1 @@
+"""Benchmark helpers: scoring calls against a truth set (:mod:`bedside.bench.scoring`)."""
