@@ -53,7 +53,7 @@ def assay(tumor: str, normal: str | None, depth_t: float = 85.0, depth_n: float 
 
 
 def tmb_not_assessable() -> Biomarker:
-    return Biomarker("TMB", "not_assessable", value=18.2, unit="mut/Mb", count=6, territory_mb=0.33,
+    return Biomarker("TMB", "not_assessable", unit="mut/Mb", count=6, territory_mb=0.33,
                      min_territory_mb=0.8, threshold=10,
                      reason="callable coding territory 0.33 Mb is below the 0.8 Mb minimum",
                      definition="somatic coding SNVs and indels (PASS, VAF >= 0.05) per callable Mb")
@@ -130,7 +130,8 @@ def capecitabine_case(patient: str = "PT03") -> Case:
                         "DPYD *1/*2A: Intermediate Metabolizer (activity score 1)", [DPYD_CPIC])
     renal = DrugModifier("organ-function", "capecitabine-renal",
                          "Reduce starting dose to 75% (CrCl 30-50 mL/min)", "dose_decrease", "label",
-                         "creatinine clearance 45 mL/min", [Citation("FDA label (Xeloda)", version="2022-12")])
+                         "creatinine clearance 45 mL/min",
+                         [Citation("FDA label (Xeloda)", version="2022-12")])
     warf = DrugModifier("drug-drug", "capecitabine-warfarin", "Monitor INR frequently; adjust warfarin",
                         "monitor", "label (boxed warning)", "capecitabine raises warfarin exposure",
                         [Citation("FDA label (Xeloda)", version="2022-12")])

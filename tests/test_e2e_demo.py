@@ -11,14 +11,18 @@ import os
 import shutil
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 
+import jsonschema
 import pysam
 import pytest
 
 from tests.conftest import require_tools
 
 REPO = Path(__file__).resolve().parents[1]
+REPORT_SCHEMA = json.loads(resources.files("bedside.report").joinpath("schema", "report.schema.json")
+                           .read_text())
 SOMATIC_RECALL_MIN = 0.85  # planted somatic SNVs/indels at VAF >= 0.2, tumor ~60-80x
 GERMLINE_RECALL_MIN = 0.90  # planted germline variants in the normal, ~30x
 
@@ -78,7 +82,23 @@ def test_every_report_written(demo_run: Path) -> None:
         assert "RESEARCH USE ONLY" in html
         assert (demo_run / f"results/{p}/report.pdf").read_bytes()[:5] == b"%PDF-"
         data = json.loads((demo_run / f"results/{p}/report.json").read_text())
-        assert data["case"]["patient_id"] == p
+        assert data["patient"]["id"] == p
+        jsonschema.validate(data, REPORT_SCHEMA)
+        assert html.count("<svg") >= 2, f"{p}: fewer than 2 inline plots"
+        for section in ('id="legend"', 'id="limitations"', 'id="methods"'):
+            assert section in html, f"{p}: report lacks {section}"
+        assert not data["methods"]["not_recorded"], f"{p}: versions not recorded"
+        names = {c["name"] for c in data["methods"]["components"]}
+        assert {"ClinVar", "population frequencies", "oncotree", "somatic_evidence"} <= names
+        # no demo report calls TMB High from a territory under the documented minimum
+        tmb = next(b for b in data["biomarkers"] if b["name"] == "TMB")
+        if tmb["territory_mb"] < tmb["min_territory_mb"]:
+            assert tmb["status"] == "not_assessable" and tmb["classification"] is None
+        # the FHIR bundle validates
+        from fhir.resources.R4B.bundle import Bundle
+
+        bundle = Bundle.model_validate_json((demo_run / f"results/{p}/report.fhir.json").read_text())
+        assert bundle.type == "collection" or bundle.type == "document"
     assert (demo_run / "results/cohort/multiqc/multiqc_report.html").exists()
     assert (demo_run / "results/cohort/summary.tsv").read_text().count("\n") == 1 + len(
         _patients(demo_run))
@@ -86,14 +106,41 @@ def test_every_report_written(demo_run: Path) -> None:
 
 def test_braf_v600e_melanoma_report(demo_run: Path) -> None:
     data = json.loads((demo_run / "results/PT01/report.json").read_text())
-    options = data["report"]["options"]
+    options = data["key_findings"]
     braf = [o for o in options if o["finding"]["gene"] == "BRAF"
             and o["finding"]["hgvs_p"] == "p.Val600Glu"]
-    assert braf, f"BRAF p.Val600Glu not among therapy options: {options}"
-    evidence = braf[0]["evidence"]
-    assert any(e["direction"] == "sensitivity" and e["citations"] for e in evidence)
+    assert braf, f"BRAF p.Val600Glu not among key findings: {options}"
+    here = {t["therapy"]: t for t in braf[0]["this_tumor_type"]}
+    other = {t["therapy"]: t for t in braf[0]["other_tumor_type"]}
+    # melanoma approvals level A in this tumor type; colorectal's encorafenib + cetuximab only as level C
+    assert {"dabrafenib + trametinib", "encorafenib + binimetinib", "vemurafenib + cobimetinib"} <= set(here)
+    assert all(t["level"] == "A" and t["evidence"] for t in here.values())
+    assert "encorafenib + cetuximab" in other and other["encorafenib + cetuximab"]["level"] == "C"
+    assert "encorafenib + cetuximab" not in here
     html = (demo_run / "results/PT01/report.html").read_text()
     assert "p.Val600Glu" in html
+
+
+def test_prescribing_alerts_and_conflicts(demo_run: Path) -> None:
+    pt03 = json.loads((demo_run / "results/PT03/report.json").read_text())
+    # PT03 (DPYD *2A, on capecitabine): the first alert is capecitabine, with the DPYD modifier
+    assert pt03["alerts"] and pt03["alerts"][0]["drug"] == "capecitabine"
+    first = pt03["prescribing"][0]
+    assert first["drug"] == "capecitabine" and first["urgency"] == "alert"
+    assert any("DPYD" in (m.get("reason") or "") for m in first["modifiers"])
+    html = (demo_run / "results/PT03/report.html").read_text()
+    assert html.index("capecitabine") < html.index("Genomic findings")
+    # PT02 (smoker, itraconazole): erlotinib's opposite modifiers together, flagged as a conflict
+    pt02 = json.loads((demo_run / "results/PT02/report.json").read_text())
+    erl = next(v for v in pt02["prescribing"] if v["drug"] == "erlotinib")
+    effects = {m["effect"] for m in erl["modifiers"]}
+    assert "dose_increase" in effects and effects & {"dose_decrease", "avoid"} and erl["conflict"]
+    # no warfarin guidance for a patient not taking warfarin
+    for p in _patients(demo_run):
+        data = json.loads((demo_run / f"results/{p}/report.json").read_text())
+        case = json.loads((demo_run / f"results/{p}/case.json").read_text())
+        if "warfarin" not in [m.lower() for m in case["context"]["medications"]]:
+            assert "warfarin" not in {v["drug"] for v in data["prescribing"]}, p
 
 
 def test_no_germline_variant_reported_as_somatic(demo_run: Path, tmp_path: Path) -> None:

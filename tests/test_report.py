@@ -87,7 +87,8 @@ def test_melanoma_report(tmp_path: Path) -> None:
     assert data["schema_version"] == "1.0.0"
     braf = data["somatic"][0]
     assert braf["label"] == "BRAF p.Val600Glu" and braf["vaf"] == 0.42 and braf["depth"] == 80
-    assert data["biomarkers"][0]["status"] == "not_assessable" and data["biomarkers"][0]["classification"] is None
+    tmb = data["biomarkers"][0]
+    assert tmb["status"] == "not_assessable" and tmb["classification"] is None
     kf = data["key_findings"][0]
     assert [o["therapy"] for o in kf["this_tumor_type"]] == ["dabrafenib + trametinib"]
     assert [(o["therapy"], o["level"]) for o in kf["other_tumor_type"]] == [("encorafenib + cetuximab", "C")]
@@ -131,7 +132,8 @@ def test_pgx_guidance_only_for_drugs_in_play(tmp_path: Path) -> None:
     ]
     content = prepare(case)
     assert [r["drug"] for r in content["pgx"]["in_play"]] == ["omeprazole"]  # a current medication
-    assert [r["drug"] for r in content["pgx"]["appendix"]] == ["clopidogrel"]  # changes prescribing if started
+    # clopidogrel: guidance changes prescribing if the drug is started
+    assert [r["drug"] for r in content["pgx"]["appendix"]] == ["clopidogrel"]
     assert content["pgx"]["appendix_omitted"] == 2  # voriconazole (no change), warfarin (undetermined)
     html = render.render_html(case)
     assert "warfarin" not in html.lower()
@@ -149,7 +151,11 @@ def test_report_never_decides_therapies() -> None:
 
 
 def test_korean_report(tmp_path: Path) -> None:
-    src = _write(capecitabine_case(), tmp_path)
+    from bedside import RESEARCH_USE_NOTICE
+
+    case = capecitabine_case()
+    case.notices = [RESEARCH_USE_NOTICE, "QC gates failed: PT03-N mean_depth 12.0 (needs >= 15.0)."]
+    src = _write(case, tmp_path)
     out, js = tmp_path / "ko.html", tmp_path / "ko.json"
     assert main(["report", str(src), "--html", str(out), "--json", str(js), "--language", "ko"]) == 0
     html = out.read_text()
@@ -159,6 +165,10 @@ def test_korean_report(tmp_path: Path) -> None:
     assert "capecitabine" in html and "Colon Adenocarcinoma" in html and "Intermediate Metabolizer" in html
     assert "29152729" in html and "KRAS p.Gly12Val" in html
     assert "Research use only" not in html.split("<footer>")[0]  # no English fixed text before the notices
+    footer = html.split("<footer>")[1]
+    # the package's own notice, translated
+    assert "연구용 전용입니다" in footer and RESEARCH_USE_NOTICE not in footer
+    assert "QC gates failed" in footer  # notices from the case record stay as recorded
     assert json.loads(js.read_text())["language"] == "ko"
 
 
@@ -239,7 +249,8 @@ def test_batch_out_dir_and_cohort_plot(tmp_path: Path) -> None:
     assert main(["report", *paths, "--out-dir", str(out), "--jobs", "2", "--cohort", *paths]) == 0
     for c in cases:
         assert (out / c.patient_id / "report.html").exists()
-        jsonschema.validate(json.loads((out / c.patient_id / "report.json").read_text()), render.report_schema())
+        data = json.loads((out / c.patient_id / "report.json").read_text())
+        jsonschema.validate(data, render.report_schema())
     pt03 = (out / "PT03" / "report.html").read_text()
     assert 'aria-label="TMB against the cohort"' in pt03  # assessable TMB, another assessable cohort value
     pt01 = (out / "PT01" / "report.html").read_text()
@@ -292,3 +303,14 @@ def test_demo_case_renders(tmp_path: Path, case_json: Path) -> None:
     assert len(re.findall(r"<svg ", text)) >= 1
     assert not re.search(r"TMB</strong>:[^<]*High", text)  # no TMB class unless the case record assessed it
 
+
+
+def test_tmb_value_withheld_when_not_assessable() -> None:
+    case = melanoma_case()
+    case.biomarkers[0].value = 18.2  # even if a record carried a value, a TMB not assessable shows none
+    html = render.render_html(case)
+    assert "18.2" not in html and "not assessable" in _section(html, "biomarkers")
+    case = capecitabine_case()
+    case.biomarkers[0].reason = "95 % confidence interval extends below the 10 mut/Mb threshold"
+    page1 = _section(render.render_html(case), "summary")
+    assert "12.5 mut/Mb" in page1 and "High" in page1 and "extends below the 10 mut/Mb" in page1

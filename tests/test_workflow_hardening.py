@@ -219,12 +219,10 @@ def test_config_defaults_come_from_the_schema(project: Path) -> None:
                      "results/P1/germline/chunks/P1-N.chrA_000000001-000020000.bcf")
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
-    assert "--min-vaf 0.03 " in out
+    assert "--min-vaf 0.02 " in out
     assert "--min-qual 20 --min-depth 5 --caller both" in out
 
 
-@pytest.mark.xfail(reason="calling core default min_vaf is 0.02 (somatic_core.SomaticParams), the workflow's "
-                          "0.03 (issue 14); the lead decides which one moves", strict=False)
 def test_somatic_min_vaf_default_agrees_with_the_package() -> None:
     from bedside.calling.somatic_core import SomaticParams
 

@@ -36,6 +36,7 @@ COMMANDS = [
     "bench",
     "fhir",
     "knowledge",
+    "check_fastq",
 ]
 
 

@@ -32,7 +32,9 @@ except (OSError, UnicodeDecodeError, ValueError) as exc:
     SHEET, _input_problems = None, [
         f"{config['samples']} / {config['units']}: cannot read: {exc}"
     ]
-_input_problems += bchecks.input_problems(config, SHEET)
+# (a cluster job re-parsing the workflow was checked by its main process)
+if workflow.is_main_process:
+    _input_problems += bchecks.input_problems(config, SHEET)
 if _input_problems:
     _fail(
         f"{len(_input_problems)} problem(s) in the inputs:\n  "
@@ -196,6 +198,12 @@ def clinical_source_args():
     return []
 
 
+def targets_opt(flag):
+    """[flag, targets BED] when reference.targets is set, else [] (for a :q-quoted params list)."""
+    targets = cfg("reference", "targets")
+    return [flag, targets] if targets else []
+
+
 def targets_args():
     targets = cfg("reference", "targets")
     return ["--targets-file", targets] if targets else []
@@ -220,7 +228,11 @@ def qc_gate_args():
 def get_final_outputs():
     outs = ["results/cohort/multiqc/multiqc_report.html", "results/cohort/summary.html"]
     for p in PATIENTS:
-        outs += [f"results/{p}/report.html", f"results/{p}/report.json"]
+        outs += [
+            f"results/{p}/report.html",
+            f"results/{p}/report.json",
+            f"results/{p}/report.fhir.json",
+        ]
         if cfg("report", "pdf", default=True):
             outs.append(f"results/{p}/report.pdf")
     if len(NORMALS) > 1:
@@ -304,6 +316,19 @@ def case_inputs(wc):
         if cfg("resources", "pgx_definitions"):
             inputs["pgx"] = f"results/{wc.patient}/pgx/pgx.json"
     inputs["knowledge"] = cfg("resources", "knowledge", default=[]) or []
+    inputs["gff3"] = GFF
+    for key in ("population", "clinvar"):
+        if cfg("resources", key):
+            inputs[key] = resource_vcf(key)
+    for role, sample in (
+        ("tumor", tumor_of(wc.patient)),
+        ("normal", normal_of(wc.patient)),
+    ):
+        if sample:
+            prefix = f"results/{wc.patient}/qc/mosdepth/{sample}"
+            inputs[f"{role}_dist"] = f"{prefix}.mosdepth.region.dist.txt"
+            inputs[f"{role}_regions"] = f"{prefix}.regions.bed.gz"
+            inputs[f"{role}_coverage"] = f"{prefix}.quantized.bed.gz"
     return inputs
 
 
@@ -316,4 +341,18 @@ def case_args(wc, input):
             args += [f"--{key}", input[key]]
     for kb in input.knowledge:
         args += ["--knowledge", kb]
+    for key in (
+        "gff3",
+        "population",
+        "clinvar",
+        "tumor_dist",
+        "tumor_regions",
+        "tumor_coverage",
+        "normal_dist",
+        "normal_regions",
+        "normal_coverage",
+    ):
+        if key in input.keys():
+            args += [f"--{key.replace('_', '-')}", input[key]]
+    args += targets_opt("--targets")
     return args

@@ -74,10 +74,13 @@ rule mosdepth:
     input:
         bam="results/{patient}/align/{sample}.bam",
         bai="results/{patient}/align/{sample}.bam.bai",
+        coding="resources/reference/coding.bed",
     output:
         summary="results/{patient}/qc/mosdepth/{sample}.mosdepth.summary.txt",
         dist="results/{patient}/qc/mosdepth/{sample}.mosdepth.global.dist.txt",
         quantized="results/{patient}/qc/mosdepth/{sample}.quantized.bed.gz",
+        regions="results/{patient}/qc/mosdepth/{sample}.regions.bed.gz",
+        region_dist="results/{patient}/qc/mosdepth/{sample}.mosdepth.region.dist.txt",
     log:
         "logs/{patient}/mosdepth/{sample}.log",
     benchmark:
@@ -91,7 +94,7 @@ rule mosdepth:
     params:
         prefix=lambda wc, output: output.summary.replace(".mosdepth.summary.txt", ""),
     shell:
-        "mosdepth --no-per-base --threads {threads} --quantize 0:1:20: "
+        "mosdepth --no-per-base --threads {threads} --quantize 0:1:20: --by {input.coding:q} "
         "{params.prefix:q} {input.bam:q} 2> {log:q}"
 
 
@@ -105,6 +108,18 @@ rule multiqc:
             ),
             *expand(
                 "results/{s.patient}/qc/mosdepth/{s.sample_name}.mosdepth.summary.txt",
+                s=SHEET.samples.values(),
+            ),
+            *expand(
+                "results/{s.patient}/qc/mosdepth/{s.sample_name}.mosdepth.global.dist.txt",
+                s=SHEET.samples.values(),
+            ),
+            *expand(
+                "results/{s.patient}/qc/mosdepth/{s.sample_name}.mosdepth.region.dist.txt",
+                s=SHEET.samples.values(),
+            ),
+            *expand(
+                "results/{s.patient}/qc/{s.sample_name}.markdup.txt",
                 s=SHEET.samples.values(),
             ),
         ],

@@ -81,3 +81,24 @@ rule resource_vcf_renamed:
         "(bcftools annotate --no-version --rename-chrs {input.map:q} -Oz -o {output.vcf:q} "
         "{input.vcf:q} "
         "&& tabix -f -p vcf {output.vcf:q}) 2> {log:q}"
+
+
+rule coding_bed:
+    input:
+        gff3=GFF,
+    output:
+        "resources/reference/coding.bed",
+    log:
+        "logs/ref/coding_bed.log",
+    benchmark:
+        "benchmarks/ref/coding_bed.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=10,
+    params:
+        targets=lambda wc: targets_opt("--targets"),
+    shell:
+        "bedside tmb --gff3 {input.gff3:q} {params.targets:q} --write-coding-bed {output:q} 2> {log:q}"

@@ -27,7 +27,8 @@ rule case:
 
 rule report:
     input:
-        "results/{patient}/case.json",
+        case="results/{patient}/case.json",
+        cohort=expand("results/{patient}/case.json", patient=PATIENTS),
     output:
         html="results/{patient}/report.html",
         json="results/{patient}/report.json",
@@ -43,9 +44,11 @@ rule report:
         runtime=10,
     params:
         institution=cfg("report", "institution", default=""),
+        language=cfg("report", "language", default="en"),
     shell:
-        "bedside report {input:q} --html {output.html:q} --json {output.json:q} "
-        "--institution={params.institution:q} 2> {log:q}"
+        "bedside report {input.case:q} --html {output.html:q} --json {output.json:q} "
+        "--institution={params.institution:q} --language {params.language:q} "
+        "--cohort {input.cohort:q} 2> {log:q}"
 
 
 rule report_pdf:
@@ -67,9 +70,29 @@ rule report_pdf:
         "bedside report --pdf-from-html {input:q} --pdf {output:q} 2> {log:q}"
 
 
+rule report_fhir:
+    input:
+        "results/{patient}/case.json",
+    output:
+        "results/{patient}/report.fhir.json",
+    log:
+        "logs/{patient}/report_fhir.log",
+    benchmark:
+        "benchmarks/{patient}/report_fhir.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    shell:
+        "bedside report-fhir {input:q} --out {output:q} 2> {log:q}"
+
+
 rule cohort_summary:
     input:
-        expand("results/{patient}/case.json", patient=PATIENTS),
+        cases=expand("results/{patient}/case.json", patient=PATIENTS),
+        multiqc="results/cohort/multiqc/multiqc_report.html",
     output:
         html="results/cohort/summary.html",
         tsv="results/cohort/summary.tsv",
@@ -85,5 +108,5 @@ rule cohort_summary:
         mem_mb=1000,
         runtime=10,
     shell:
-        "bedside cohort {input:q} --html {output.html:q} --tsv {output.tsv:q} --json {output.json:q} "
-        "2> {log:q}"
+        "bedside cohort {input.cases:q} --multiqc {input.multiqc:q} --html {output.html:q} "
+        "--tsv {output.tsv:q} --json {output.json:q} 2> {log:q}"

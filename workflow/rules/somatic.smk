@@ -81,6 +81,7 @@ rule tmb:
         coverage=lambda wc: (
             f"results/{wc.patient}/qc/mosdepth/{tumor_of(wc.patient)}.quantized.bed.gz"
         ),
+        gff3=GFF,
     output:
         "results/{patient}/somatic/tmb.json",
     log:
@@ -93,5 +94,12 @@ rule tmb:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        targets=lambda wc: targets_opt("--targets"),
+        min_coding_mb=cfg("calling", "tmb", "min_coding_mb"),
+        high=cfg("calling", "tmb", "high"),
+        min_depth=cfg("calling", "tmb", "min_depth"),
     shell:
-        "bedside tmb --vcf {input.vcf:q} --coverage {input.coverage:q} --out {output:q} 2> {log:q}"
+        "bedside tmb --vcf {input.vcf:q} --coverage {input.coverage:q} --gff3 {input.gff3:q} "
+        "{params.targets:q} --min-coding-mb {params.min_coding_mb:q} --high {params.high:q} "
+        "--min-depth {params.min_depth:q} --out {output:q} 2> {log:q}"

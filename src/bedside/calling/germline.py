@@ -4,26 +4,29 @@ against a truth set in :mod:`bedside.bench.scoring`; their old names here still 
 
 The tools are run through :mod:`bedside.tools` as argument lists; the command module only parses arguments.
 
-Calling model (``caller="both"``, the default; each step measured on GIAB NA12878, see
-``benchmarks/README.md``):
+Calling (``caller="both"``, the default): ``bcftools mpileup -D -a AD,DP,SP | bcftools call -m``
+(full BAQ, ``-D``, removes SNV false positives next to indels), split into biallelic records and
+left-aligned (``bcftools norm -m -both -f REF``), plus freebayes over the same region (atomised, split and
+left-aligned the same way) as a second opinion. Then one of two filters decides:
 
-1. ``bcftools mpileup -D -F 0.2 -a AD,DP,SP | bcftools call -m``: full BAQ (``-D``) removes
-   SNV false positives next to indels; requiring 20 % of reads to be gapped before an indel
-   candidate is considered (``-F 0.2``, default 0.05) removes most homopolymer/STR indel noise.
-2. calls are split into biallelic records and left-aligned (``bcftools norm -m -both -f REF``).
-3. a record passes if
-   - QUAL >= ``min_qual``;
-   - depth >= ``min_depth`` (INFO/DP for one sample; FORMAT/DP of the best carrier for several);
-   - with ``caller="both"``: freebayes (atomised, split and left-aligned the same way) has a call
-     overlapping the record's reference span (an insertion spans POS..POS+1), widened by
-     ``consensus_window`` bp; calls only one caller makes are mostly repeat artefacts;
-   - it is not one of >= 3 SNVs within 10 bp (SnpCluster, as GATK's VariantFiltration);
-   - >= ``min_alt_reads`` reads support the ALT allele (FORMAT/AD) in some carrier;
-   - a heterozygous indel has an ALT read fraction >= ``min_indel_af`` in some carrier.
-   Failing records are dropped (or kept with their FILTER names, ``keep_filtered``).
+- **the filter model** (``filter_model="default"``, what ``bedside germline call`` uses unless told
+  ``--filter-model hand``): a logistic regression over QUAL, depth relative to the call set's median,
+  ALT read fraction and its distance from the genotype's expectation, ALT reads, strand bias (SP),
+  MQ, freebayes agreement, and for indels their length and repeat context
+  (:mod:`bedside.calling.germline_model`); the probability goes to INFO/GMP, a record below the model's
+  threshold gets ``LowModelScore``; ``min_depth`` stays as a reporting floor (``LowDepth``). The model
+  also fixes its candidate settings (``-F`` gap fraction). Trained on NA12878 with the 2016 NIST truth,
+  evaluated on truth sets it never saw (``benchmarks/germline_heldout.py``; tables in
+  ``benchmarks/README.md``).
+- **the hand thresholds** (``filter_model=""``; used by joint genotyping, which has no freebayes calls):
+  ``-F 0.2`` (20 % of reads gapped before an indel candidate counts), QUAL >= ``min_qual``, depth >=
+  ``min_depth`` (INFO/DP for one sample; FORMAT/DP of the best carrier for several), a freebayes call
+  overlapping the record's reference span (``consensus_window``), not one of >= 3 SNVs within 10 bp
+  (SnpCluster), >= ``min_alt_reads`` ALT reads (FORMAT/AD), a heterozygous indel's ALT fraction >=
+  ``min_indel_af``. These were tuned on the 2016 NA12878 truth; on held-out truth they are no better
+  than plain bcftools for SNVs (see ``benchmarks/README.md``).
 
-The thresholds were calibrated on the GIAB window itself (no held-out truth); see the caveats in
-``benchmarks/README.md``.
+Failing records are dropped (or kept with their FILTER names, ``keep_filtered``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bedside.errors import InputError
@@ -48,6 +51,7 @@ FILTERS = {
     "SnpCluster": "one of >= cluster_size SNVs within cluster_window bp (GATK-style SnpCluster)",
     "LowAltReads": "fewer than min_alt_reads reads (FORMAT/AD) support the ALT allele in every carrier",
     "LowIndelAF": "heterozygous indel whose ALT read fraction (FORMAT/AD) is below min_indel_af",
+    "LowModelScore": "probability from the germline filter model (INFO/GMP) below the model's threshold",
 }
 
 
@@ -65,12 +69,19 @@ class GermlineParams:
     min_indel_af: float = 0.3  # ALT read fraction of a heterozygous indel (0 disables)
     min_mapq: int = 0
     keep_filtered: bool = False  # keep failing records with FILTER set instead of dropping them
+    # "" = the hand thresholds above; "default" = the shipped model (germline_model.DEFAULT_MODEL); or a
+    # path to a model JSON. The model replaces every threshold filter (QUAL, depth, consensus, cluster,
+    # ALT reads, indel fraction); it needs caller="both" (freebayes agreement is one of its features).
+    filter_model: str = ""
 
     def __post_init__(self) -> None:
         if self.caller not in CALLERS:
             raise InputError(f"unknown caller '{self.caller}' (choose {', '.join(CALLERS)})")
         if self.min_qual < 0 or self.min_depth < 0:
             raise InputError("min_qual and min_depth must be >= 0")
+        if self.filter_model and self.caller != "both":
+            raise InputError("the germline filter model needs caller 'both' (freebayes agreement is one "
+                             f"of its features), not '{self.caller}'")
 
 # ---------------------------------------------------------------------------------------------
 # running tools
@@ -285,11 +296,15 @@ def allele_fractions(rec) -> list[float]:
 
 
 def apply_filters(in_vcf: str | Path, out_path: str | Path, params: GermlineParams,
-                  support: dict[str, list[Locus]] | None = None) -> dict[str, int]:
+                  support: dict[str, list[Locus]] | None = None,
+                  ref: str | Path | None = None) -> dict[str, int]:
     """Write ``in_vcf`` (split, normalised) to ``out_path`` with FILTER set; drop failing records
-    unless ``params.keep_filtered``; drop genotype-less (no carrier) records. Returns counts."""
+    unless ``params.keep_filtered``; drop genotype-less (no carrier) records. Returns counts.
+    With ``params.filter_model`` the learned filter (:func:`apply_model`) decides instead."""
     import pysam
 
+    if params.filter_model:
+        return apply_model(in_vcf, out_path, params, support, ref)
     counts = {"in": 0, "pass": 0, **{f: 0 for f in FILTERS}}
     with pysam.VariantFile(str(in_vcf)) as vin:  # first pass: SNV candidates for SnpCluster
         snvs = [(r.chrom, r.pos) for r in vin
@@ -325,8 +340,119 @@ def apply_filters(in_vcf: str | Path, out_path: str | Path, params: GermlinePara
     return counts
 
 
+def _is_candidate(rec) -> bool:
+    return bool(rec.alts) and not all(a == "*" or a.startswith("<") for a in rec.alts) and any(
+        True for _ in _carriers(rec))
+
+
+def candidate_features(in_vcf: str | Path, ref: str | Path | None,
+                       support: dict[str, list[Locus]] | None, consensus_window: int = 0):
+    """Yield (record, features) for every candidate record of ``in_vcf`` (split, normalised, sorted):
+    the inputs of the germline filter model (:mod:`bedside.calling.germline_model`)."""
+    import pysam
+
+    from bedside.calling import germline_model as gm
+
+    with pysam.VariantFile(str(in_vcf)) as vin:
+        positions = [(r.chrom, r.pos) for r in vin if _is_candidate(r)]
+    near = gm.neighbour_counts(positions)
+    med = gm.median_depth(in_vcf)
+    refw = gm.RefWindow(ref) if ref else None
+    try:
+        with pysam.VariantFile(str(in_vcf)) as vin:
+            for rec in vin:
+                if not _is_candidate(rec):
+                    continue
+                agree = None
+                if support is not None:
+                    end = rec.pos + max(len(rec.ref) - 1,
+                                        1 if any(len(a) > len(rec.ref) for a in rec.alts) else 0)
+                    agree = has_nearby(support, rec.chrom, rec.pos, end, consensus_window)
+                yield rec, gm.record_features(rec, refw, agree, near[(rec.chrom, rec.pos)], med)
+    finally:
+        if refw:
+            refw.close()
+
+
+def apply_model(in_vcf: str | Path, out_path: str | Path, params: GermlineParams,
+                support: dict[str, list[Locus]] | None, ref: str | Path | None) -> dict[str, int]:
+    """The learned filter: INFO/GMP = the model's probability that the record is real; below the
+    model's threshold FILTER LowModelScore; below ``params.min_depth`` (a reporting floor) LowDepth.
+    Failing records are dropped unless ``keep_filtered``. ``min_qual`` and the other thresholds are not
+    used: the model weighs QUAL, depth, allele balance, strand bias, MQ, freebayes agreement and repeat
+    context itself."""
+    import pysam
+
+    from bedside.calling.germline_model import FilterModel
+
+    model = FilterModel.load(params.filter_model)
+    if support is None:
+        raise InputError("the germline filter model needs freebayes calls (caller 'both')")
+    counts = {"in": 0, "pass": 0, "LowModelScore": 0, "LowDepth": 0}
+    with pysam.VariantFile(str(in_vcf)) as vin:
+        hdr = vin.header.copy()
+    for fid in ("LowModelScore", "LowDepth"):
+        if fid not in hdr.filters:
+            hdr.filters.add(fid, None, None, FILTERS[fid])
+    if "GMP" not in hdr.info:
+        hdr.info.add("GMP", 1, "Float", "probability that the call is real, from the germline filter model "
+                     f"{model.version}")
+    hdr.add_line(f"##bedside_germline=<caller={params.caller},filter_model={model.version},"
+                 f"threshold={model.threshold},gap_frac={params.gap_frac},full_baq={params.full_baq}>")
+    with pysam.VariantFile(str(out_path), "w" + output_type(out_path), header=hdr) as vout:
+        for rec, feats in candidate_features(in_vcf, ref, support, params.consensus_window):
+            counts["in"] += 1
+            prob = model.probability(feats)
+            fails = [] if prob >= model.threshold else ["LowModelScore"]
+            dp = carrier_depth(rec)
+            if dp is not None and dp < params.min_depth:  # a reporting floor, not a learned threshold
+                fails.append("LowDepth")
+            for f in fails:
+                counts[f] += 1
+            counts["pass"] += not fails
+            if fails and not params.keep_filtered:
+                continue
+            rec.translate(hdr)
+            rec.info["GMP"] = round(prob, 4)
+            rec.filter.clear()
+            for f in fails or ["PASS"]:
+                rec.filter.add(f)
+            vout.write(rec)
+    index_vcf(out_path)
+    return counts
+
+
 # ---------------------------------------------------------------------------------------------
 # commands
+
+
+def call_candidates(bams: Sequence[str | Path], ref: str | Path, tmpd: Path, params: GermlineParams,
+                    region: str | None = None, targets: str | Path | None = None
+                    ) -> tuple[Path, dict[str, list[Locus]] | None]:
+    """The unfiltered candidate records (split, left-aligned, sorted, exact duplicates removed) in
+    ``tmpd``, and freebayes' loci when ``params.caller == "both"``."""
+    support = None
+    if params.caller in ("bcftools", "both"):
+        raw = tmpd / "bcftools.bcf"
+        run_pipeline([mpileup_cmd(bams, ref, params, region, targets), call_cmd(),
+                      norm_cmd(ref), ["bcftools", "view", "--no-version", "-Ob", "-"]], raw, inputs=bams)
+        if params.caller == "both":
+            fb = tmpd / "freebayes.bcf"
+            run_pipeline([freebayes_cmd(bams, ref, region, targets, params),
+                          norm_cmd(ref, atomize=True), norm_cmd(ref),
+                          ["bcftools", "view", "--no-version", "-Ob", "-"]], fb, inputs=bams)
+            support = read_loci(fb)
+    else:
+        raw = tmpd / "freebayes.bcf"
+        run_pipeline([freebayes_cmd(bams, ref, region, targets, params),
+                      norm_cmd(ref, atomize=True), norm_cmd(ref),
+                      ["bcftools", "view", "--no-version", "-Ob", "-"]], raw, inputs=bams)
+    sorted_raw = tmpd / "sorted.bcf"
+    run_pipeline([["bcftools", "sort", "-T", str(tmpd / "sort"), "-Ob", "-o", str(sorted_raw),
+                   str(raw)]])
+    dedup = tmpd / "dedup.bcf"
+    run_pipeline([["bcftools", "norm", "--no-version", "-d", "exact", "-Ob", "-o", str(dedup), str(sorted_raw)]])
+    return dedup, support
 
 
 def call_germline(bams: Sequence[str | Path], ref: str | Path, out: str | Path,
@@ -340,30 +466,14 @@ def call_germline(bams: Sequence[str | Path], ref: str | Path, out: str | Path,
     if not Path(ref).exists():
         raise InputError("reference FASTA not found", path=ref)
     output_type(out)
+    if params.filter_model:  # the model was trained on candidates from one mpileup setting: use it
+        from bedside.calling.germline_model import FilterModel
+
+        cand = FilterModel.load(params.filter_model).candidates
+        params = replace(params, **{k: v for k, v in cand.items() if k in ("full_baq", "gap_frac")})
     with tempfile.TemporaryDirectory(prefix="bedside-germline-") as tmp:
-        tmpd = Path(tmp)
-        support = None
-        if params.caller in ("bcftools", "both"):
-            raw = tmpd / "bcftools.bcf"
-            run_pipeline([mpileup_cmd(bams, ref, params, region, targets), call_cmd(),
-                          norm_cmd(ref), ["bcftools", "view", "--no-version", "-Ob", "-"]], raw, inputs=bams)
-            if params.caller == "both":
-                fb = tmpd / "freebayes.bcf"
-                run_pipeline([freebayes_cmd(bams, ref, region, targets, params),
-                              norm_cmd(ref, atomize=True), norm_cmd(ref),
-                              ["bcftools", "view", "--no-version", "-Ob", "-"]], fb, inputs=bams)
-                support = read_loci(fb)
-        else:
-            raw = tmpd / "freebayes.bcf"
-            run_pipeline([freebayes_cmd(bams, ref, region, targets, params),
-                          norm_cmd(ref, atomize=True), norm_cmd(ref),
-                          ["bcftools", "view", "--no-version", "-Ob", "-"]], raw, inputs=bams)
-        sorted_raw = tmpd / "sorted.bcf"
-        run_pipeline([["bcftools", "sort", "-T", str(tmpd / "sort"), "-Ob", "-o", str(sorted_raw),
-                       str(raw)]])
-        dedup = tmpd / "dedup.bcf"
-        run_pipeline([["bcftools", "norm", "--no-version", "-d", "exact", "-Ob", "-o", str(dedup), str(sorted_raw)]])
-        return apply_filters(dedup, out, params, support)
+        dedup, support = call_candidates(bams, ref, Path(tmp), params, region, targets)
+        return apply_filters(dedup, out, params, support, ref)
 
 
 def call_gvcf(bam: str | Path, ref: str | Path, out: str | Path, params: GermlineParams,
@@ -390,7 +500,7 @@ def joint_genotype(gvcfs: Sequence[str | Path], ref: str | Path, out: str | Path
         if not Path(g).exists():
             raise InputError("gVCF not found", path=g)
     output_type(out)
-    jp = GermlineParams(**{**params.__dict__, "caller": "bcftools"})
+    jp = GermlineParams(**{**params.__dict__, "caller": "bcftools", "filter_model": ""})
     with tempfile.TemporaryDirectory(prefix="bedside-joint-") as tmp:
         tmpd = Path(tmp)
         raw = tmpd / "joint.bcf"

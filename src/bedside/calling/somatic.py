@@ -440,9 +440,9 @@ def write_vcf(out: Path, cand: Candidates, sites: Sites, res: dict, order: np.nd
     samples = [t_sm] + ([n_sm] if n_sm else [])
     extra = [f"##bedside_somatic_mode={'tumor_only' if tumor_only else 'tumor_normal'}"]
     if pon:
-        extra.append(f"##bedside_pon=file://{Path(pon).resolve()}")
+        extra.append(f"##bedside_pon=file://{pon}")
     if population:
-        extra.append(f"##bedside_population=file://{Path(population).resolve()}")
+        extra.append(f"##bedside_population=file://{population}")
     lines = vcf_header(contigs, ref, samples, tumor_only, params, extra)
     tlod, nlod = np.asarray(res["tlod"]), np.asarray(res["nlod"])
     mask = np.asarray(res["filter_mask"])

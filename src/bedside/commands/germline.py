@@ -7,6 +7,7 @@ import argparse
 import logging
 
 from bedside.calling import germline as g
+from bedside.errors import InputError
 from bedside.pgx import positions as pgx_positions
 from bedside.tools import atomic_indexed
 
@@ -20,9 +21,14 @@ def _atomic_with_index(out: str, fn) -> None:
 
 
 def _params(args) -> g.GermlineParams:
-    return g.GermlineParams(min_qual=args.min_qual, min_depth=args.min_depth,
-                            caller=getattr(args, "caller", "bcftools"),
-                            keep_filtered=getattr(args, "keep_filtered", False))
+    caller = getattr(args, "caller", "bcftools")
+    model = getattr(args, "filter_model", "hand")
+    if model == "hand" or caller != "both":  # the model needs freebayes agreement: hand thresholds
+        if model not in ("hand", "default"):
+            raise InputError(f"--filter-model needs --caller both (got --caller {caller})")
+        model = ""
+    return g.GermlineParams(min_qual=args.min_qual, min_depth=args.min_depth, caller=caller,
+                            keep_filtered=getattr(args, "keep_filtered", False), filter_model=model)
 
 
 def run_call(args) -> int:
@@ -93,6 +99,11 @@ def add_parser(subparsers) -> None:
                    help="bcftools, freebayes, or both (bcftools calls confirmed by freebayes) [both]")
     c.add_argument("--keep-filtered", action="store_true",
                    help="keep failing records with FILTER set instead of dropping them")
+    c.add_argument("--filter-model", default="default", metavar="default|hand|MODEL.json",
+                   help="filter: 'default' = the shipped learned model (INFO/GMP, FILTER LowModelScore; "
+                        "--min-qual unused, --min-depth a floor), 'hand' = the hand thresholds, or a model "
+                        "JSON trained with benchmarks/germline_heldout.py train; with --caller other than "
+                        "both the hand thresholds apply [default]")
     c.set_defaults(func=run_call)
 
     v = sub.add_parser("gvcf", help="per-sample genotype-likelihood gVCF (bcftools mpileup -g)")

@@ -37,10 +37,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _render_one(case_path: str, out: dict[str, str | None], institution: str, language: str,
-                cohort_tmb: list[dict]) -> None:
+def _render_one(case_path: str, out: dict[str, str | None] | None, institution: str, language: str,
+                cohort_tmb: list[dict], out_dir: str | None = None) -> str:
     case = render.load_case(case_path)
     content, html = render.build(case, institution, language, cohort_tmb, source=case_path)
+    if out is None:  # batch: OUT_DIR/<patient>/report.{html,json}
+        pid = case.patient_id
+        if not pid or "/" in pid or "\\" in pid or pid in (".", ".."):
+            raise InputError(f"patient_id {case.patient_id!r} cannot name an output folder", path=case_path)
+        d = Path(out_dir or ".") / case.patient_id
+        out = {"html": str(d / "report.html"), "json": str(d / "report.json")}
     with contextlib.ExitStack() as stack:
         # all outputs go to temporary files first; they replace the real ones only if every one succeeded
         if out.get("html"):
@@ -50,16 +56,12 @@ def _render_one(case_path: str, out: dict[str, str | None], institution: str, la
                 json.dumps(content, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
         if out.get("pdf"):
             render.html_to_pdf(html, stack.enter_context(atomic_path(out["pdf"])))
+    return case.patient_id
 
 
 def _batch_one(job: tuple[str, str, str, str, list[dict]]) -> str:
     case_path, out_dir, institution, language, cohort_tmb = job
-    with open(case_path) as fh:
-        patient = json.load(fh).get("patient_id") or Path(case_path).parent.name
-    d = Path(out_dir) / str(patient)
-    _render_one(case_path, {"html": str(d / "report.html"), "json": str(d / "report.json")},
-                institution, language, cohort_tmb)
-    return str(patient)
+    return _render_one(case_path, None, institution, language, cohort_tmb, out_dir)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -82,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             for j in jobs:
                 _batch_one(j)
         else:
+            render.warm(args.language)  # workers forked from here inherit fonts, templates, schema
             with ProcessPoolExecutor(workers) as pool:
                 list(pool.map(_batch_one, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
         return 0

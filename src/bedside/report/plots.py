@@ -27,7 +27,8 @@ def _setup() -> Any:
     matplotlib.use("Agg", force=False)
     matplotlib.rcParams.update({
         "svg.fonttype": "none", "svg.hashsalt": "bedside", "font.size": 8,
-        "font.family": ["DejaVu Sans", "Noto Sans CJK KR", "sans-serif"], "axes.spines.top": False, "axes.spines.right": False,
+        "font.family": ["DejaVu Sans", "Noto Sans CJK KR", "sans-serif"],
+        "axes.spines.top": False, "axes.spines.right": False,
         "axes.titlesize": 9, "axes.labelsize": 8, "xtick.labelsize": 7, "ytick.labelsize": 7,
         "legend.fontsize": 7, "legend.frameon": False, "path.simplify": True,
     })

@@ -295,8 +295,8 @@ def _methods(case: Case) -> dict[str, Any]:
         if not any(name in s for s in seen):
             rows.append({"name": name, "version": None})
             missing.append(name)
-    return {"components": rows, "not_recorded": missing + [r["name"] for r in rows
-                                                           if r["version"] is None and r["name"] not in missing]}
+    unversioned = [r["name"] for r in rows if r["version"] is None and r["name"] not in missing]
+    return {"components": rows, "not_recorded": missing + unversioned}
 
 
 def _report_date(case: Case) -> str:

@@ -1,4 +1,4 @@
-"""Render a Case as HTML (self-contained, works offline), JSON, PDF; and the cohort summary.
+"""Render a Case as HTML (self-contained, offline), typed JSON and PDF (cohort summary: report.cohort).
 
 - :func:`load_case` reads case.json and checks it against the model's types, naming the field at fault.
 - :func:`build` returns the report's typed content (checked against ``schema/report.schema.json``) and
@@ -22,7 +22,7 @@ import jinja2
 from markupsafe import Markup
 
 from bedside.errors import InputError
-from bedside.model import Case, Tier, from_dict
+from bedside.model import Case, from_dict
 from bedside.report import plots
 from bedside.report.prepare import prepare
 
@@ -116,7 +116,9 @@ def _env(language: str = "en") -> jinja2.Environment:
         lstrip_blocks=True,
     )
     tr = Translator(language)
-    env.globals.update(t=tr, has=tr.has, tv=tr.value)
+    from bedside import RESEARCH_USE_NOTICE
+
+    env.globals.update(t=tr, has=tr.has, tv=tr.value, RESEARCH_USE_NOTICE=RESEARCH_USE_NOTICE)
     env.filters.update(num=_num, af=_af, pct=_pct, qcnum=_qcnum, na=_na, css_string=_css_string,
                        cite_text=_cite_text, tvf=lambda v, prefix: tr.value(prefix, v))
     return env
@@ -277,6 +279,13 @@ def make_plots(content: dict[str, Any], language: str = "en") -> dict[str, str |
     }
 
 
+def warm(language: str = "en") -> None:
+    """Import and set up everything a report needs once (before forking workers, so they inherit it)."""
+    plots._setup()
+    _env(language).get_template("base.html.j2")
+    _validator()
+
+
 def build(case: Case, institution: str = "", language: str = "en",
           cohort_tmb: list[dict[str, Any]] | None = None,
           source: str | Path | None = None) -> tuple[dict[str, Any], str]:
@@ -308,37 +317,3 @@ def html_to_pdf(html: str, out: str | Path, base_url: str | None = None) -> None
     import weasyprint
 
     weasyprint.HTML(string=html, base_url=base_url).write_pdf(str(out))
-
-
-# ------------------------------------------------------------------------------------- cohort summary
-
-def cohort_rows(cases: list[Case]) -> list[dict[str, Any]]:
-    rows = []
-    for c in cases:
-        t1 = [f for f in c.somatic if f.tier == Tier.I]
-        t2 = [f for f in c.somatic if f.tier == Tier.II]
-        label = lambda f: f"{f.consequence.gene} {f.consequence.hgvs_p or f.consequence.hgvs_c}" if f.consequence else f.variant.key
-        # therapies with sensitivity evidence in this patient's tumor type (tier I findings)
-        therapies = sorted({e.therapy for f in t1 + c.germline for e in f.evidence
-                            if e.direction == "sensitivity" and e.level in ("A", "B")
-                            and not (e.matched_tumor_type or "other").startswith("other")})
-        rows.append({
-            "patient_id": c.patient_id,
-            "diagnosis": c.context.diagnosis or "",
-            "somatic_variants": len(c.somatic),
-            "tier_I": "; ".join(label(f) for f in t1),
-            "tier_II": "; ".join(label(f) for f in t2),
-            "therapies": "; ".join(therapies),
-            "germline_findings": "; ".join(label(f) for f in c.germline),
-            "pgx": "; ".join(f"{d.gene} {'/'.join(d.diplotypes[:1]) or '?'} ({d.phenotype or '?'})"
-                             for d in c.pgx if d.phenotype and "normal" not in d.phenotype.lower()),
-            "rules_fired": "; ".join(f"{r.drug}: {r.rule_id}" for r in c.rules if r.status == "fired"),
-            "rules_not_evaluated": sum(1 for r in c.rules if r.status == "not_evaluated"),
-            "tmb_per_mb": "" if c.tmb is None else round(c.tmb, 2),
-            "qc": "FAIL" if any(m.passed is False for m in c.qc) else "pass",
-        })
-    return rows
-
-
-def render_cohort_html(rows: list[dict[str, Any]]) -> str:
-    return _env().get_template("cohort.html.j2").render(rows=rows)

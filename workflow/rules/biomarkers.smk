@@ -1,0 +1,135 @@
+# Biomarkers beyond SNVs/indels: copy number with purity/ploidy and LOH (CNVkit + bedside fit), MSI
+# (MSIsensor-style) and somatic structural variants with fusion annotation (delly). Logic lives in the
+# bedside package (bedside cnv / msi / sv); these rules only wire files.
+# Not scattered: per-patient cost is small next to alignment (benchmarks/README.md, time per Mb).
+
+
+def biomarker_pair(wc):
+    t, n = tumor_of(wc.patient), normal_of(wc.patient)
+    inputs = {"tumor": sample_bam(t), "tumor_bai": sample_bai(t), "ref": REF}
+    if n:
+        inputs["normal"] = sample_bam(n)
+        inputs["normal_bai"] = sample_bai(n)
+    return inputs
+
+
+def cnv_inputs(wc):
+    inputs = biomarker_pair(wc)
+    inputs["gff3"] = GFF
+    n = normal_of(wc.patient)
+    if n:
+        inputs["germline"] = f"results/{wc.patient}/germline/{n}.vcf.gz"
+    inputs["somatic"] = f"results/{wc.patient}/somatic/{wc.patient}.vcf.gz"
+    return inputs
+
+
+def cnv_args(wc, input):
+    args = ["--gff3", input.gff3, "--somatic-vcf", input.somatic]
+    if "normal" in input.keys():
+        args += ["--normal", input.normal, "--germline-vcf", input.germline]
+    elif len(NORMALS) >= 1:
+        args += ["--pon", *[sample_bam(s) for s in NORMALS]]
+    args += targets_opt("--targets")
+    size = cfg("calling", "cnv", "bin_size")
+    if size:
+        args += ["--bin-size", str(size)]
+    return args
+
+
+rule msi_sites:
+    input:
+        ref=REF,
+    output:
+        "resources/reference/msi_sites.tsv",
+    log:
+        "logs/cohort/msi_sites.log",
+    benchmark:
+        "benchmarks/cohort/msi_sites.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    shell:
+        "bedside msi --ref {input.ref:q} --write-sites {output:q} 2> {log:q}"
+
+
+rule msi:
+    input:
+        unpack(biomarker_pair),
+        sites="resources/reference/msi_sites.tsv",
+    output:
+        json="results/{patient}/biomarkers/msi.json",
+        sites="results/{patient}/biomarkers/msi_sites.tsv",
+    log:
+        "logs/{patient}/msi/{patient}.log",
+    benchmark:
+        "benchmarks/{patient}/msi/{patient}.tsv"
+    conda:
+        "../envs/bedside.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        samples=config["samples"],
+    shell:
+        "bedside msi --tumor {input.tumor:q} --normal {input.normal:q} --ref {input.ref:q} "
+        "--sites {input.sites:q} --samples {params.samples:q} --out {output.json:q} "
+        "--sites-out {output.sites:q} 2> {log:q}"
+
+
+rule cnv:
+    input:
+        unpack(cnv_inputs),
+    output:
+        segments="results/{patient}/cnv/segments.tsv",
+        genes="results/{patient}/cnv/genes.tsv",
+        json="results/{patient}/cnv/cnv.json",
+        plot="results/{patient}/cnv/cnv.png",
+    log:
+        "logs/{patient}/cnv/{patient}.log",
+    benchmark:
+        "benchmarks/{patient}/cnv/{patient}.tsv"
+    conda:
+        "../envs/cnvkit.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    params:
+        args=cnv_args,
+        samples=config["samples"],
+        outdir=lambda wc: f"results/{wc.patient}/cnv",
+    shell:
+        "bedside cnv --tumor {input.tumor:q} {params.args:q} --ref {input.ref:q} "
+        "--samples {params.samples:q} --threads {threads} --out-dir {params.outdir:q} 2> {log:q}"
+
+
+rule sv:
+    input:
+        unpack(biomarker_pair),
+        gff3=GFF,
+        somatic="results/{patient}/somatic/{patient}.vcf.gz",
+    output:
+        vcf="results/{patient}/sv/sv.vcf.gz",
+        tbi="results/{patient}/sv/sv.vcf.gz.tbi",
+        fusions="results/{patient}/sv/fusions.tsv",
+        json="results/{patient}/sv/fusions.json",
+    log:
+        "logs/{patient}/sv/{patient}.log",
+    benchmark:
+        "benchmarks/{patient}/sv/{patient}.tsv"
+    conda:
+        "../envs/delly.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+        runtime=120,
+    params:
+        samples=config["samples"],
+    shell:
+        "bedside sv --tumor {input.tumor:q} --normal {input.normal:q} --ref {input.ref:q} "
+        "--gff3 {input.gff3:q} --somatic-vcf {input.somatic:q} --samples {params.samples:q} "
+        "--out {output.vcf:q} --fusions {output.fusions:q} --fusions-json {output.json:q} 2> {log:q}"
