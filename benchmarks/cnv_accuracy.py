@@ -8,8 +8,8 @@ estimated purity and ploidy, and the gene calls against the truth; then pooled a
 sensitivity (purity >= 0.3), homozygous-deletion sensitivity (purity >= 0.5), false gene-level calls
 per 100 copy-neutral genes, purity error, and the caller's time per Mb of territory.
 
-    .venv/bin/python benchmarks/cnv_accuracy.py [--out-dir DIR] [--purities 0.3 0.45 0.6 0.75 0.9]
-        [--seed 5] [--threads 2] [--json FILE]
+    .venv/bin/python benchmarks/cnv_accuracy.py [--out-dir DIR] [--purities P ...]
+        [--seed 5] [--threads 2] [--json FILE]   (defaults: purities 0.3 0.35 0.45 0.5 0.6 0.7 0.8 0.9)
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def plan_events(g, rng: random.Random):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out-dir", type=Path, default=Path("/tmp/bedside_cnv_bench"))
-    ap.add_argument("--purities", type=float, nargs="+", default=[0.3, 0.45, 0.6, 0.75, 0.9])
+    ap.add_argument("--purities", type=float, nargs="+", default=[0.3, 0.35, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9])
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path)
@@ -83,14 +83,15 @@ def main(argv=None) -> int:
     rows = []
     pooled = {"amp": [0, 0], "homdel": [0, 0], "neutral_genes": 0, "false_calls": 0, "purity_err": [], "secs": []}
     print("purity\testimate\tploidy\tamp\thomdel\tloss\tcn_loh\tfalse_on_neutral\tseconds")
-    for i, p in enumerate(args.purities):
-        rng = random.Random(args.seed * 1000 + i)
+    for p in args.purities:
+        rng = random.Random(f"{args.seed}-{p:g}")
         events, truth = plan_events(g, rng)
         d = out / f"p{p:g}"
         bam = d / "T.bam"
         if not bam.exists():
-            bs.simulate_bam(bs.tumor_components(g, bs.TumorPlan(purity=p, copy_events=events, seed=i + 1), d / "wt"),
-                            40, out / "ref.fa", bam, "BENCH-T", args.seed * 10 + i + 1)
+            k = round(p * 1000)
+            bs.simulate_bam(bs.tumor_components(g, bs.TumorPlan(purity=p, copy_events=events, seed=k), d / "wt"),
+                            40, out / "ref.fa", bam, "BENCH-T", args.seed * 10000 + k)
         t0 = time.perf_counter()
         res = cnv.call_cnv(bam, out / "ref.fa", d / "cnv", normal=out / "N.bam", gff3=out / "genes.gff3",
                            threads=args.threads, plot=False)

@@ -65,6 +65,7 @@ class TruthSet:
     window: tuple[str, int, int]
     rename_truth: bool = False  # truth and BED use "20", the calls "chr20"
     needs_shared: bool = True
+    realign: bool = False  # call on Bedside's own alignment of these reads (workflow: FASTQ -> bwa mem)
 
 
 SETS = [
@@ -74,6 +75,13 @@ SETS = [
     TruthSet("NA12878/GIAB-v3.3.2", "held-out", SHARED / "NA12878_S1.chr20.10_10p1mb.bam", "hg19-chr20",
              V332, LOCAL / "test_giab.b37_chr20_100kbp_at_10mb.bed", ("chr20", 10_000_000, 10_100_000),
              rename_truth=True),
+    TruthSet("NA12878-bwa/NIST-2016", "tuned", SHARED / "NA12878_S1.chr20.10_10p1mb.bam", "hg19-chr20",
+             SHARED / "test_nist.b37_chr20_100kbp_at_10mb.vcf.gz",
+             SHARED / "test_nist.b37_chr20_100kbp_at_10mb.bed", ("chr20", 10_000_000, 10_100_000),
+             realign=True),
+    TruthSet("NA12878-bwa/GIAB-v3.3.2", "held-out", SHARED / "NA12878_S1.chr20.10_10p1mb.bam", "hg19-chr20",
+             V332, LOCAL / "test_giab.b37_chr20_100kbp_at_10mb.bed", ("chr20", 10_000_000, 10_100_000),
+             rename_truth=True, realign=True),
     TruthSet("HG001-HiSeqX/GIAB-v3.3.2", "held-out", LOCAL / "HG001.chr20.10_10p1mb_sorted.bam",
              "hs37d5-20", V332, LOCAL / "test_giab.b37_chr20_100kbp_at_10mb.bed",
              ("20", 10_000_000, 10_010_000), needs_shared=False),
@@ -112,6 +120,24 @@ def reference(kind: str, work: Path) -> Path:
     return fa
 
 
+def bam_of(ts: TruthSet, work: Path) -> Path:
+    """The BAM to call: as given, or (``realign``) Bedside's workflow run on the reads turned back into
+    FASTQ (fastp -> bwa mem -> markdup; ``benchmarks/germline_giab.py``), once per work directory."""
+    if not ts.realign:
+        return ts.bam
+    import importlib.util
+
+    wf = work / "workflow"
+    bam = wf / "results/GIAB/align/NA12878.bam"
+    if not bam.exists():
+        spec = importlib.util.spec_from_file_location("germline_giab", REPO / "benchmarks/germline_giab.py")
+        giab = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(giab)
+        cfg = giab.prepare(wf, SHARED, "truncated", 1_000_000, 5, "both")
+        giab.run_workflow(wf, cfg, 2)
+    return bam
+
+
 def calling_region(ts: TruthSet) -> str:
     c, s, e = ts.window
     return f"{c}:{max(s - 5000, 1)}-{e + 5000}"
@@ -145,7 +171,7 @@ def slug(name: str) -> str:
 
 def call_genotypes(ts: TruthSet, ref: Path, params: g.GermlineParams, work: Path, label: str) -> dict:
     out = work / f"{slug(ts.name)}.{label}.vcf.gz"
-    g.call_germline([ts.bam], ref, out, params, region=calling_region(ts))
+    g.call_germline([bam_of(ts, work)], ref, out, params, region=calling_region(ts))
     norm = work / f"{slug(ts.name)}.{label}.norm.vcf.gz"
     scoring.normalise_for_scoring(out, ref, norm)
     return haplotypes.genotypes(norm, ts.window)
@@ -228,7 +254,8 @@ def training_rows(ts: TruthSet, work: Path, params: g.GermlineParams = CANDIDATE
     truth = truth_keys(ts, ref, work)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bedside-train-") as tmp:
-        cand, support = g.call_candidates([ts.bam], ref, Path(tmp), params, region=calling_region(ts))
+        cand, support = g.call_candidates([bam_of(ts, work)], ref, Path(tmp), params,
+                                          region=calling_region(ts))
         for rec, feats in g.candidate_features(cand, ref, support, params.consensus_window):
             key = (rec.chrom, rec.pos, rec.ref, rec.alts[0])
             c, s, e = ts.window
@@ -249,7 +276,7 @@ def best_threshold(probs: list[float], labels: list[int], n_truth: int) -> tuple
     return best
 
 
-L2_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0)
+L2_GRID = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
 CV_FOLDS = 5
 
 
@@ -276,22 +303,30 @@ def blocked_cv(rows, window: tuple[str, int, int], l2: float, features=gm.FEATUR
 
 
 def train(work: Path, out: Path, l2: float | None, features=gm.FEATURES) -> gm.FilterModel:
-    ts = SETS[0]
-    if not available(ts):
-        raise SystemExit(f"training data not found: {ts.bam}")
-    rows, truth = training_rows(ts, work)
+    """Fit on the tuned sets only (the NA12878 reads as given and as Bedside realigns them, both with
+    the 2016 NIST truth): the examples of both alignments are pooled."""
+    tuned = [s for s in SETS if s.role == "tuned"]
+    missing = [s.name for s in tuned if not available(s)]
+    if missing:
+        raise SystemExit(f"training data not found: {', '.join(missing)}")
+    rows, n_truth = [], 0
+    for ts in tuned:
+        r, truth = training_rows(ts, work)
+        rows += r
+        n_truth += len(truth)
     feats = [r[0] for r in rows]
     labels = [r[1] for r in rows]
     cv = {}
     if l2 is None:  # choose the penalty by blocked cross-validation on the training set only
-        cv = {str(v): round(blocked_cv(rows, ts.window, v, features), 3) for v in L2_GRID}
+        cv = {str(v): round(blocked_cv(rows, tuned[0].window, v, features), 3) for v in L2_GRID}
         l2 = min(L2_GRID, key=lambda v: cv[str(v)])
     model = gm.fit(feats, labels, l2=l2, features=features)
     probs = [model.probability(f) for f in feats]
-    thr, f1 = best_threshold(probs, labels, len(truth))
+    thr, f1 = best_threshold(probs, labels, n_truth)
     model = replace(model, threshold=min(thr, 0.5), version=MODEL_VERSION,
                     candidates={"full_baq": CANDIDATES.full_baq, "gap_frac": CANDIDATES.gap_frac}, meta={
-        "trained_on": f"{ts.name}: {ts.bam.name} x {ts.truth.name}, %s:%d-%d" % ts.window,
+        "trained_on": [f"{ts.name}: {ts.bam.name}{' realigned by the workflow' if ts.realign else ''} x "
+                       f"{ts.truth.name}, " + "%s:%d-%d" % ts.window for ts in tuned],
         "candidates": "bcftools mpileup -D -F %s -a AD,DP,SP | call -m, split + left-aligned; freebayes "
                       "agreement" % CANDIDATES.gap_frac,
         "examples": len(rows), "positives": sum(labels), "l2": l2,

@@ -121,3 +121,25 @@ def test_cnv_not_assessable_and_bad_inputs(sim, bedside, tmp_path, capsys):
     err = capsys.readouterr().err
     assert rc == 2 and "noidx.bam" in err
     assert not (tmp_path / "y" / "segments.tsv").exists()
+
+
+def test_germline_zygosity_from_segments():
+    segs = [cnv.Segment("chr17", 0, 5000, 0.0, 5, copy_number=2, minor_cn=0),
+            cnv.Segment("chr17", 5000, 9000, -0.4, 4, copy_number=1, minor_cn=0),
+            cnv.Segment("chr17", 9000, 20000, 0.0, 11, copy_number=2, minor_cn=1),
+            cnv.Segment("chr9", 0, 900, 0.0, 1)]
+    assert cnv.germline_zygosity(segs, "chr17", 100, 0.83, 0.7) == \
+        "LOH (copy-neutral); variant allele retained (tumor VAF 0.83, purity 0.70)"
+    assert cnv.germline_zygosity(segs, "chr17", 6000, 0.2).startswith("LOH (with copy loss); reference allele")
+    assert cnv.germline_zygosity(segs, "chr17", 12000) == "heterozygous (retained)"
+    assert cnv.germline_zygosity(segs, "chr9", 10) is None and cnv.germline_zygosity(segs, "chr1", 10) is None
+
+
+def test_segment_and_gene_tables_round_trip(tmp_path):
+    fit = cnv.Fit("assessable", purity=0.6, ploidy=2.1)
+    segs = [cnv.Segment("c", 0, 9000, 1.4, 9, 12, 0.21, 8, 1, 8.1), cnv.Segment("c", 9000, 30000, 0.0, 21)]
+    genes = [cnv.GeneCall("ERBB2", "c", 100, 5000, "amplification", 8, 1, 1.4, 9, "purity fit")]
+    cnv.write_outputs(cnv.CnvResult("T", "N", fit, segs, genes), tmp_path, [], None, plot=False)
+    assert cnv.read_segments(tmp_path / "segments.tsv") == segs
+    assert cnv.read_gene_calls(tmp_path / "genes.tsv") == genes
+    assert json.loads((tmp_path / "cnv.json").read_text())["calls"][0]["gene"] == "ERBB2"

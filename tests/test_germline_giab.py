@@ -37,8 +37,12 @@ def test_giab_na12878_targets(tmp_path):
     bed, window = m["confident_bed"], m["window"]
     assert bed["SNV"]["TP"] + bed["indel"]["TP"] == 49, bed
     assert bed["SNV"]["FP"] + bed["indel"]["FP"] == 0, bed["false_positives"]
-    assert window["SNV"]["F1"] >= 0.97, window
-    assert window["indel"]["F1"] >= 0.90, window
+    # The workflow's germline filter is the learned model (calling/germline_model.py, issue 15). Against
+    # this 2016 truth it scores below the hand thresholds that were tuned on it (0.971 / 0.919), because
+    # ~half of its "false positives" here are true under GIAB v3.3.2; benchmarks/germline_heldout.py scores
+    # the held-out truth sets. The floor below guards against regressions on this window.
+    assert window["SNV"]["F1"] >= 0.96, window
+    assert window["indel"]["F1"] >= 0.88, window
     # the all-N part of chr20 was not scattered: only chunks holding sequence were called
     chunk_logs = list((tmp_path / "logs/GIAB/germline_chunk").iterdir())
     assert 1 <= len(chunk_logs) <= 3, chunk_logs

@@ -73,7 +73,8 @@ def test_shipped_model_is_versioned_and_documented():
     assert m.version.startswith("germline-filter-lr-")
     assert set(m.features) <= set(gm.ALL_FEATURES) and 0 < m.threshold <= 0.5
     assert m.meta["recipe"] == "benchmarks/germline_heldout.py train"
-    assert "NIST-2016" in m.meta["trained_on"] and m.meta["held_out"]
+    assert all("NIST-2016" in t for t in m.meta["trained_on"]) and m.meta["held_out"]
+    assert not any("v3.3.2" in t for t in m.meta["trained_on"])
     assert m.candidates == {"full_baq": True, "gap_frac": 0.05}
 
 
@@ -190,3 +191,12 @@ def test_cli_filter_model_choices(tmp_path, capsys):
     assert main(base) == 0
     with pysam.VariantFile(str(out)) as vf:
         assert "GMP" in vf.header.info and "LowModelScore" in vf.header.filters
+        gmp_own = {r.pos: r.info["GMP"] for r in vf}
+    # a fixed depth reference (the sample's median coverage) replaces the call set's median depth
+    assert main(base + ["--median-depth", "60"]) == 0
+    with pysam.VariantFile(str(out)) as vf:
+        gmp_fixed = {r.pos: r.info["GMP"] for r in vf}
+    common = set(gmp_own) & set(gmp_fixed)
+    assert common and all(gmp_fixed[p] <= gmp_own[p] for p in common)  # twice the depth: less support
+    assert any(gmp_fixed[p] < gmp_own[p] for p in common)
+    assert main(base + ["--median-depth", "-1"]) == 2

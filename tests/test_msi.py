@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
-from pathlib import Path
 
 import pysam
 import pytest
@@ -177,3 +176,16 @@ def test_site_list_round_trip_and_errors(tmp_path):
         msi.read_sites(bad)
     with pytest.raises(msi.InputError, match="outside"):
         msi.read_sites(tmp_path / "s.tsv", {"c": 10})
+
+
+def test_msi_json_to_case_biomarker(tmp_path):
+    res = msi.MsiResult(status="assessable", value=32.5, classification="MSI-H", count=26, assessed_sites=80,
+                        citations=msi.CITATIONS, definition="d")
+    msi.write_result(res, [], tmp_path / "msi.json")
+    b = msi.to_biomarker(tmp_path / "msi.json")
+    assert (b.name, b.status, b.value, b.classification, b.threshold) == ("MSI", "assessable", 32.5, "MSI-H", 10.0)
+    assert "26/80" in b.reason and [c.pmid for c in b.citations] == ["24371154", "30211344"]
+    na = msi.MsiResult(status="not_assessable", reason="only 3 sites")
+    msi.write_result(na, [], tmp_path / "na.json")
+    b = msi.to_biomarker(tmp_path / "na.json")
+    assert b.value is None and b.classification is None and b.reason == "only 3 sites"

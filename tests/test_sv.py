@@ -134,3 +134,12 @@ def test_sv_bad_inputs(sim, bedside, tmp_path, capsys):
                   "--out", str(tmp_path / "o.vcf.gz")])
     assert rc == 2 and "same sample name" in capsys.readouterr().err
     assert not (tmp_path / "o.vcf.gz").exists()
+
+
+def test_fusions_json_round_trip(tmp_path):
+    f = sv.Fusion("EML4", "ALK", "T1", "T2", "chr2:100", "chr2:900", "intron 13", "intron 19", 13, 20, "in-frame",
+                  "INV1", "INV", "PASS", 10, 6, 0, True, "ALK", True)
+    m = sv.Met14("sv", "DEL1", "chr7", 10, 900, "deletion of exon 14", 12)
+    sv.write_fusions([f], [m], tmp_path / "f.tsv", tmp_path / "f.json")
+    assert sv.read_fusions(tmp_path / "f.json") == ([f], [m])
+    assert (tmp_path / "f.tsv").read_text().splitlines()[1].startswith("EML4\tALK\t")

@@ -224,7 +224,7 @@ def test_config_defaults_come_from_the_schema(project: Path) -> None:
 
 
 def test_somatic_min_vaf_default_agrees_with_the_package() -> None:
-    from bedside.calling.somatic_core import SomaticParams
+    from bedside.calling.somatic_core import Params as SomaticParams
 
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     somatic = schema["properties"]["calling"]["properties"]["somatic"]["properties"]
@@ -642,7 +642,10 @@ def test_resume_after_kill_as_documented(project: Path) -> None:
     proc.wait()
     assert not (project / target).exists(), "the run finished before it could be killed"
     res = _snakemake(project, "--cores", "2", target)
-    assert res.returncode != 0 and "cannot be locked" in res.stderr, res.stderr[-2000:]
+    # Snakemake reports either the left-over lock or, when a job was cut short, its incomplete outputs
+    # (checked first, while the DAG is built); the documented recovery is the same for both
+    assert res.returncode != 0 and ("cannot be locked" in res.stderr
+                                    or "IncompleteFilesException" in res.stderr), res.stderr[-2000:]
     assert _snakemake(project, "--unlock").returncode == 0
     res = _snakemake(project, "--cores", "2", "--rerun-incomplete", target)
     assert res.returncode == 0, res.stderr[-3000:]

@@ -537,3 +537,51 @@ def plot_genome(res: CnvResult, cnr: list[dict], snps, path: Path) -> None:
     with tools.atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
+
+
+# ------------------------------------------------------------------------------ readers for the case record
+
+def read_segments(path: str | Path) -> list[Segment]:
+    rows = Path(path).read_text().splitlines()
+    head = rows[0].split("\t")
+    out = []
+    for line in rows[1:]:
+        d = dict(zip(head, line.split("\t")))
+        num = lambda k, f=float: f(d[k]) if d.get(k) not in (None, "") else None  # noqa: E731
+        out.append(Segment(d["chrom"], int(d["start"]), int(d["end"]), float(d["log2"]), int(d["n_bins"]),
+                           num("n_snps", int) or 0, num("baf"), num("copy_number", int), num("minor_cn", int),
+                           num("cn_estimate")))
+    return out
+
+
+def read_gene_calls(path: str | Path) -> list[GeneCall]:
+    rows = Path(path).read_text().splitlines()
+    head = rows[0].split("\t")
+    out = []
+    for line in rows[1:]:
+        d = dict(zip(head, line.split("\t")))
+        out.append(GeneCall(d["gene"], d["chrom"], int(d["start"]), int(d["end"]), d["call"],
+                            int(d["copy_number"]) if d["copy_number"] else None,
+                            int(d["minor_cn"]) if d["minor_cn"] else None, float(d["log2"]), int(d["n_bins"]),
+                            d["basis"]))
+    return out
+
+
+def germline_zygosity(segments: list[Segment], chrom: str, pos: int, tumor_vaf: float | None = None,
+                      purity: float | None = None) -> str | None:
+    """Zygosity of a germline heterozygous variant in the tumor from the segment at ``chrom:pos``
+    (1-based): 'LOH (copy-neutral)', 'LOH (with copy loss)', 'LOH (with copy gain)', 'heterozygous
+    (retained)' or None when the segment has no allele-specific copy number. With the tumor VAF (and
+    purity), says which allele was kept: the variant (a second hit for a tumor suppressor such as
+    BRCA1/2) when the VAF exceeds 0.5, the reference allele when below."""
+    seg = next((s for s in segments if s.chrom == chrom and s.start < pos <= s.end), None)
+    if seg is None or seg.minor_cn is None or seg.copy_number is None:
+        return None
+    if seg.minor_cn > 0:
+        return "heterozygous (retained)"
+    kind = "copy-neutral" if seg.copy_number == 2 else ("with copy loss" if seg.copy_number < 2 else "with copy gain")
+    text = f"LOH ({kind})"
+    if tumor_vaf is not None and seg.copy_number > 0:
+        kept = "variant allele retained" if tumor_vaf > 0.5 else "reference allele retained (variant lost)"
+        text += f"; {kept} (tumor VAF {tumor_vaf:.2f}" + (f", purity {purity:.2f})" if purity else ")")
+    return text

@@ -73,12 +73,17 @@ class GermlineParams:
     # path to a model JSON. The model replaces every threshold filter (QUAL, depth, consensus, cluster,
     # ALT reads, indel fraction); it needs caller="both" (freebayes agreement is one of its features).
     filter_model: str = ""
+    # the model's depth feature is INFO/DP over this depth; 0 = the median INFO/DP of the call set (which
+    # depends on the region called: pass the sample's median coverage to make scattered calls identical)
+    median_depth: float = 0.0
 
     def __post_init__(self) -> None:
         if self.caller not in CALLERS:
             raise InputError(f"unknown caller '{self.caller}' (choose {', '.join(CALLERS)})")
         if self.min_qual < 0 or self.min_depth < 0:
             raise InputError("min_qual and min_depth must be >= 0")
+        if self.median_depth < 0:
+            raise InputError("median_depth must be >= 0")
         if self.filter_model and self.caller != "both":
             raise InputError("the germline filter model needs caller 'both' (freebayes agreement is one "
                              f"of its features), not '{self.caller}'")
@@ -346,7 +351,8 @@ def _is_candidate(rec) -> bool:
 
 
 def candidate_features(in_vcf: str | Path, ref: str | Path | None,
-                       support: dict[str, list[Locus]] | None, consensus_window: int = 0):
+                       support: dict[str, list[Locus]] | None, consensus_window: int = 0,
+                       median_depth: float = 0.0):
     """Yield (record, features) for every candidate record of ``in_vcf`` (split, normalised, sorted):
     the inputs of the germline filter model (:mod:`bedside.calling.germline_model`)."""
     import pysam
@@ -356,7 +362,7 @@ def candidate_features(in_vcf: str | Path, ref: str | Path | None,
     with pysam.VariantFile(str(in_vcf)) as vin:
         positions = [(r.chrom, r.pos) for r in vin if _is_candidate(r)]
     near = gm.neighbour_counts(positions)
-    med = gm.median_depth(in_vcf)
+    med = median_depth if median_depth > 0 else gm.median_depth(in_vcf)
     refw = gm.RefWindow(ref) if ref else None
     try:
         with pysam.VariantFile(str(in_vcf)) as vin:
@@ -400,7 +406,8 @@ def apply_model(in_vcf: str | Path, out_path: str | Path, params: GermlineParams
     hdr.add_line(f"##bedside_germline=<caller={params.caller},filter_model={model.version},"
                  f"threshold={model.threshold},gap_frac={params.gap_frac},full_baq={params.full_baq}>")
     with pysam.VariantFile(str(out_path), "w" + output_type(out_path), header=hdr) as vout:
-        for rec, feats in candidate_features(in_vcf, ref, support, params.consensus_window):
+        for rec, feats in candidate_features(in_vcf, ref, support, params.consensus_window,
+                                             params.median_depth):
             counts["in"] += 1
             prob = model.probability(feats)
             fails = [] if prob >= model.threshold else ["LowModelScore"]

@@ -9,7 +9,8 @@ dependency), shipped as a versioned JSON artifact (``data/germline_filter_model.
 means, scales, coefficients, intercept, threshold, and what it was trained on). The training recipe is
 ``benchmarks/germline_heldout.py train``; the held-out evaluation is the same script's ``report``.
 
-Features (all from the record, the reads' summary bcftools writes, the reference and freebayes):
+Features (all from the record, the reads' summary bcftools writes, the reference and freebayes; the
+shipped model v1 uses :data:`FEATURES`, i.e. repeat context and neighbouring calls for indels only):
 
 ==============  =================================================================================
 qual            ln(1 + min(QUAL, 1000))

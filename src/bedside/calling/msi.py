@@ -11,7 +11,10 @@ Method (after MSIsensor, Niu et al., Bioinformatics 2014;30:1015-1016, PMID 2437
    one repeat length: the reference length plus the inserted minus the deleted bases its CIGAR places
    inside the repeat (an indel that reaches into a flank disqualifies the read).
 3. **Per-site test**: Pearson's chi-squared test of homogeneity of the tumor and normal length counts
-   (2 x K table, K observed lengths), as MSIsensor does; sites need >= ``min_reads`` (default 20,
+   (2 x K table, K observed lengths), as MSIsensor does, combined (Bonferroni, 2 x the smaller p) with a
+   one-sided Fisher exact test for more tumor than normal reads at lengths that are not the normal's
+   alleles (>= 20 % of its reads) - a Bedside addition that keeps power at low purity, where the shifted
+   reads are few and spread over several lengths; sites need >= ``min_reads`` (default 20,
    MSIsensor's WXS coverage threshold) length-informative reads in each sample. P-values are corrected
    with Benjamini-Hochberg across the assessed sites; a site is **unstable** when FDR < 0.05 (MSIsensor's
    default ``-f 0.05``) and, in addition (a Bedside guard against sparse-table chi-squared artefacts),
@@ -299,6 +302,30 @@ def chi2_homogeneity(t: Counter, n: Counter) -> tuple[float, int, float]:
     return stat, df, chi2_sf(stat, df)
 
 
+def fisher_greater(a: int, b: int, c: int, d: int) -> float:
+    """One-sided Fisher exact p-value that a/(a+b) exceeds c/(c+d) (2 x 2 table [[a, b], [c, d]])."""
+    r1, r2, c1 = a + b, c + d, a + c
+    n = r1 + r2
+
+    def logp(x: int) -> float:
+        return (math.lgamma(c1 + 1) - math.lgamma(x + 1) - math.lgamma(c1 - x + 1)
+                + math.lgamma(n - c1 + 1) - math.lgamma(r1 - x + 1) - math.lgamma(n - c1 - r1 + x + 1)
+                - math.lgamma(n + 1) + math.lgamma(r1 + 1) + math.lgamma(n - r1 + 1))
+
+    hi = min(r1, c1)
+    return min(1.0, sum(math.exp(logp(x)) for x in range(a, hi + 1)))
+
+
+def new_allele_test(t: Counter, n: Counter, allele_fraction: float = 0.2) -> float:
+    """One-sided Fisher test: more tumor reads than normal reads at lengths that are not the normal's
+    alleles (lengths holding >= ``allele_fraction`` of the normal's reads)."""
+    nn = sum(n.values())
+    alleles = {k for k, v in n.items() if v >= allele_fraction * nn}
+    t_other = sum(v for k, v in t.items() if k not in alleles)
+    n_other = sum(v for k, v in n.items() if k not in alleles)
+    return fisher_greater(t_other, sum(t.values()) - t_other, n_other, nn - n_other)
+
+
 def tvd(t: Counter, n: Counter) -> float:
     nt, nn = sum(t.values()), sum(n.values())
     return 0.5 * sum(abs(t.get(k, 0) / nt - n.get(k, 0) / nn) for k in set(t) | set(n))
@@ -363,6 +390,9 @@ def call_sites(tumor: str | Path, normal: str | Path, sites: Iterable[Site], *, 
             if sum(t.values()) < min_reads or sum(n.values()) < min_reads:
                 continue
             stat, df, p = chi2_homogeneity(t, n)
+            # MSIsensor's chi-squared test, and a one-sided test for new (non-germline) lengths in the tumor,
+            # which keeps power when few tumor reads are shifted (low purity); Bonferroni over the two
+            p = min(1.0, 2 * min(p, new_allele_test(t, n)))
             out.append(SiteResult(s, dict(t), dict(n), stat, df, p, 1.0, tvd(t, n)))
     for r, q in zip(out, benjamini_hochberg([r.p for r in out])):
         r.fdr = q
@@ -440,3 +470,19 @@ def write_result(res: MsiResult, results: Sequence[SiteResult], out: str | Path,
                          f"{sum(r.normal.values())}\t{r.chi2:.3f}\t{r.df}\t{r.p:.3g}\t{r.fdr:.3g}\t{r.tvd:.3f}\t"
                          f"{int(r.unstable)}\t{fmt(r.tumor)}\t{fmt(r.normal)}")
         tools.write_text(sites_out, "\n".join(lines) + "\n")
+
+
+def to_biomarker(path: str | Path):
+    """``msi.json`` -> :class:`bedside.model.Biomarker` (for the case record)."""
+    from bedside.model import Biomarker, Citation
+
+    d = json.loads(Path(path).read_text())
+    reason = d.get("reason")
+    if d.get("status") == "assessable":
+        extra = f"{d.get('count')}/{d.get('assessed_sites')} sites unstable"
+        reason = f"{reason}; {extra}" if reason else extra
+    return Biomarker(name="MSI", status=d["status"], value=d.get("value"), unit=d.get("unit"),
+                     classification=d.get("classification"), threshold=d.get("threshold"), count=d.get("count"),
+                     reason=reason, definition=d.get("definition"),
+                     citations=[Citation(source=c["source"], pmid=c.get("pmid"), date=c.get("date"))
+                                for c in d.get("citations", [])])

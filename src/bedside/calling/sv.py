@@ -351,3 +351,9 @@ def write_fusions(fusions: list[Fusion], met: list[Met14], tsv: str | Path, json
     if json_path:
         tools.write_text(json_path, json.dumps({"fusions": [asdict(f) for f in fusions],
                                                 "met_exon14_skipping": [asdict(m) for m in met]}, indent=2) + "\n")
+
+
+def read_fusions(path: str | Path) -> tuple[list[Fusion], list[Met14]]:
+    """``fusions.json`` -> (fusions, MET exon 14 events)."""
+    d = json.loads(Path(path).read_text())
+    return [Fusion(**f) for f in d.get("fusions", [])], [Met14(**m) for m in d.get("met_exon14_skipping", [])]

@@ -12,7 +12,8 @@ Thresholds (module constants, documented in docs/cohort.md):
   ``outlier_<metric>`` (only with at least ``MIN_SAMPLES_FOR_OUTLIERS`` samples, as in gnomAD's sample QC);
 * X F-statistic > 0.8 male, < 0.4 female, between: ambiguous (``hl.impute_sex`` thresholds, set here);
 * kinship > 0.354 duplicate / monozygotic twin, > 0.177 first degree, > 0.0884 second, > 0.0442 third
-  degree (KING's documented cut-offs).
+  degree (KING's documented cut-offs); all such pairs are listed in relatedness.tsv, pairs of second
+  degree or closer flag both samples (``duplicate:<other>``, ``first-degree:<other>`` ...).
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ MIN_KINSHIP_VARIANTS = 200  # autosomal common SNPs needed for kinship / PCA
 FEMALE_F, MALE_F = 0.4, 0.8
 KINSHIP_DEGREES = [(0.354, "duplicate"), (0.177, "first-degree"), (0.0884, "second-degree"),
                    (0.0442, "third-degree")]
+# third-degree estimates are noisy with few thousand markers (and under population structure): listed in
+# relatedness.tsv, but only second degree or closer becomes a sample flag (as gnomAD's related-sample filter)
+FLAG_RELATIONSHIPS = ("duplicate", "first-degree", "second-degree")
 SEX_VALUES = {"male", "female"}
 
 
@@ -48,8 +52,8 @@ def _common_autosomal_snps(mt, min_af: float = 0.01, min_call_rate: float = 0.95
 
     rg = mt.locus.dtype.reference_genome
     auto = mt.filter_rows(mt.locus.in_autosome() if (rg.x_contigs or rg.name in ("GRCh37", "GRCh38"))
-                          else ~hl.literal(set(rg.x_contigs + rg.y_contigs + rg.mt_contigs))
-                          .contains(mt.locus.contig))
+                          else ~hl.literal(set(rg.x_contigs + rg.y_contigs + rg.mt_contigs),
+                                           dtype=hl.tset(hl.tstr)).contains(mt.locus.contig))
     auto = auto.filter_rows(hl.is_snp(auto.alleles[0], auto.alleles[1]))
     auto = auto.annotate_rows(_cr=hl.agg.fraction(hl.is_defined(auto.GT)),
                               _af=hl.agg.call_stats(auto.GT, auto.alleles).AF[1])
@@ -171,6 +175,8 @@ def run(mt, *, clinical_sex: dict[str, str | None] | None = None, patients: dict
     rel.insert(2, "patient_a", [patients.get(s) for s in rel.sample_a])
     rel.insert(3, "patient_b", [patients.get(s) for s in rel.sample_b])
     for r in rel.itertuples():
+        if r.relationship not in FLAG_RELATIONSHIPS:
+            continue
         for a, b in ((r.sample_a, r.sample_b), (r.sample_b, r.sample_a)):
             flags[idx[a]].append(f"{r.relationship}:{b}")
     df["flags"] = [";".join(f) for f in flags]

@@ -102,19 +102,20 @@ def reference(vcf: str | Path, build: str | None = None, fai: str | Path | None 
         lengths = dict(rg.lengths)
         name = build
     else:
-        contigs = read_fai(fai) if fai else [(c, n) for c, n in header if n]
-        if not contigs:
-            raise InputError("the VCF header declares no ##contig lengths and no reference .fai was given "
-                             "(--fai); cannot define the reference build", path=vcf)
-        lengths = dict(contigs)
         # Hail generates JVM method names from the reference name: letters, digits and '_' only
         name = re.sub(r"\W", "_", build or "bedside_custom")
         try:
-            rg = hl.get_reference(name)
-            if dict(rg.lengths) != lengths:
-                raise InputError(f"reference build {name!r} is already defined with other contigs in this "
-                                 "session", path=vcf)
+            rg = hl.get_reference(name)  # defined earlier in this session, or loaded with a stored MT
+            lengths = dict(rg.lengths)
+            if fai and dict(read_fai(fai)) != lengths:
+                raise InputError(f"reference build {name!r} is already defined with other contigs than "
+                                 f"{fai}", path=vcf)
         except KeyError:
+            contigs = read_fai(fai) if fai else [(c, n) for c, n in header if n]
+            if not contigs:
+                raise InputError("the VCF header declares no ##contig lengths and no reference .fai was given "
+                                 "(--fai); cannot define the reference build", path=vcf) from None
+            lengths = dict(contigs)
             x, y, mt = _sex_contigs(list(lengths))
             hl.ReferenceGenome(name, list(lengths), lengths, x_contigs=x, y_contigs=y, mt_contigs=mt,
                                par=par or [])

@@ -142,6 +142,9 @@ def build(vcf: str | Path, out: str | Path, *, cases: list[str | Path] = (), cli
     return _write(mt, out)
 
 
+build_ = build
+
+
 def _globals_type():
     import hail as hl
 
@@ -222,6 +225,21 @@ def update(store: str | Path, *, vcfs: list[str | Path] = (), cases: list[str | 
     g = _globals(vcf_digests, build_name)
     mt = mt.annotate_globals(bedside=hl.literal(g, dtype=_globals_type()))
     return _write(mt, store), added, refreshed
+
+
+def build_or_update(vcf: str | Path, out: str | Path, *, cases: list[str | Path] = (),
+                    clinical: str | Path | None = None, sample_sheet: str | Path | None = None,
+                    build: str | None = None, fai: str | Path | None = None) -> dict:
+    """Incremental build: with no store yet, a full :func:`build`; otherwise only the VCF samples not yet in
+    the store are imported (their columns of ``vcf``) and only case records whose sha256 changed are
+    replaced. Samples already in the store keep the genotypes they were imported with (run a full build,
+    ``--full``, after re-genotyping the whole cohort)."""
+    if not Path(out, "metadata.json.gz").exists():
+        build_(vcf, out, cases=cases, clinical=clinical, sample_sheet=sample_sheet, build=build, fai=fai)
+        return {"mode": "full", "added": records.vcf_samples(vcf), "refreshed": []}
+    _, added, refreshed = update(out, vcfs=[vcf], cases=cases, clinical=clinical, sample_sheet=sample_sheet,
+                                 fai=fai)
+    return {"mode": "incremental", "added": added, "refreshed": refreshed}
 
 
 def columns(mt):

@@ -241,3 +241,16 @@ def tumor_normal_vcf(path: str | Path, n_patients: int = 20, n_sites: int = 500,
     plain.unlink()
     pysam.tabix_index(str(path), preset="vcf", force=True)
     return path, swapped
+
+
+def write_samples(path: str | Path, truth: Truth, tumors: bool = True) -> Path:
+    """Sample sheet (config/samples.tsv format): each patient's normal (and tumor) sample."""
+    path = Path(path)
+    with open(path, "w") as fh:
+        fh.write("sample_name\tpatient\talias\tplatform\n")
+        for s in truth.samples:
+            p = truth.patients[s]
+            fh.write(f"{s}\t{p}\tnormal\tILLUMINA\n")
+            if tumors:
+                fh.write(f"{p}-T\t{p}\ttumor\tILLUMINA\n")
+    return path

@@ -28,7 +28,8 @@ def _params(args) -> g.GermlineParams:
             raise InputError(f"--filter-model needs --caller both (got --caller {caller})")
         model = ""
     return g.GermlineParams(min_qual=args.min_qual, min_depth=args.min_depth, caller=caller,
-                            keep_filtered=getattr(args, "keep_filtered", False), filter_model=model)
+                            keep_filtered=getattr(args, "keep_filtered", False), filter_model=model,
+                            median_depth=getattr(args, "median_depth", 0.0))
 
 
 def run_call(args) -> int:
@@ -104,6 +105,9 @@ def add_parser(subparsers) -> None:
                         "--min-qual unused, --min-depth a floor), 'hand' = the hand thresholds, or a model "
                         "JSON trained with benchmarks/germline_heldout.py train; with --caller other than "
                         "both the hand thresholds apply [default]")
+    c.add_argument("--median-depth", type=float, default=0.0,
+                   help="the sample's median coverage, the filter model's depth reference; 0 = the median "
+                        "depth of the region's calls (scattered chunks may then differ slightly) [0]")
     c.set_defaults(func=run_call)
 
     v = sub.add_parser("gvcf", help="per-sample genotype-likelihood gVCF (bcftools mpileup -g)")

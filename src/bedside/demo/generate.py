@@ -24,6 +24,8 @@ from pathlib import Path
 
 from bedside import __version__
 from bedside.tools import run_tool
+from bedside.demo.biomarkers import readme_section
+from bedside.demo.biomarkers import write_truth as write_biomarker_truth
 from bedside.demo.genes import GENES
 from bedside.demo.patients import (
     CLINICAL,
@@ -147,8 +149,12 @@ def _write_seqs(seqs: dict[str, str], path: Path) -> None:
                 fh.write(s[i:i + 60] + "\n")
 
 
-def haplotype_mixtures(ref: Reference, plan: PatientPlan, workdir: Path) -> tuple[list, list]:
-    """Write the patient's haplotype FASTAs; return (normal mixture, tumor mixture) as (path, share)."""
+def haplotype_mixtures(ref: Reference, plan: PatientPlan, workdir: Path, biomarkers=None) -> tuple[list, list]:
+    """Write the patient's haplotype FASTAs; return (normal mixture, tumor mixture) as (path, share).
+
+    With planted biomarker events (:mod:`bedside.demo.biomarkers`), haplotype B is split into normal cells'
+    B (share (1 - purity) / 2) and tumor cells' B (purity / 2), and the tumor cells' haplotypes (B and the
+    clones of A that carry the somatic variants) carry the copy-number, LOH, fusion and MSI events."""
     hap_a = [v for v, h in plan.germline if "A" in h]
     hap_b = [v for v, h in plan.germline if "B" in h]
     pa, pb = workdir / f"{plan.patient}.hapA.fa", workdir / f"{plan.patient}.hapB.fa"
@@ -156,13 +162,26 @@ def haplotype_mixtures(ref: Reference, plan: PatientPlan, workdir: Path) -> tupl
     _write_seqs(apply_variants(ref, hap_b), pb)
     normal = [(pa, 0.5), (pb, 0.5)]
     vafs = [vaf for _, vaf in plan.somatic]
-    tumor: list[tuple[Path, float]] = [(pb, 0.5)]
+    bp = biomarkers
+    events = bp is not None and bool(bp.copy or bp.fusions or bp.msi_unstable)
+    if events:
+        from bedside.demo.biomarkers import tumor_haplotypes
+
+        tb = workdir / f"{plan.patient}.tumorB.fa"
+        _write_seqs(tumor_haplotypes(ref, hap_a, hap_b, [], bp)[1], tb)
+        tumor: list[tuple[Path, float]] = [(pb, (1 - bp.purity) / 2), (tb, bp.purity / 2)]
+    else:
+        tumor = [(pb, 0.5)]
     for k, (carried, share) in enumerate(clone_shares(vafs)):
         if not carried:
             tumor.append((pa, share))
             continue
         path = workdir / f"{plan.patient}.clone{k}.fa"
-        _write_seqs(apply_variants(ref, hap_a + [plan.somatic[i][0] for i in carried]), path)
+        clone = [plan.somatic[i][0] for i in carried]
+        if events:
+            _write_seqs(tumor_haplotypes(ref, hap_a, hap_b, clone, bp)[0], path)
+        else:
+            _write_seqs(apply_variants(ref, hap_a + clone), path)
         tumor.append((path, share))
     return normal, tumor
 
@@ -222,7 +241,8 @@ TRUTH_INFO = [
     '##INFO=<ID=HGVSC,Number=1,Type=String,Description="HGVS c. on the demo canonical transcript">',
     ('##INFO=<ID=HGVSP,Number=1,Type=String,Description="HGVS p. (3-letter) on the demo canonical transcript; '
      '= is written %3D (VCF percent-encoding)">'),
-    '##INFO=<ID=CATEGORY,Number=1,Type=String,Description="hotspot, pgx, pathogenic, common, rare or passenger">',
+    ('##INFO=<ID=CATEGORY,Number=1,Type=String,Description="hotspot, pgx, pathogenic, common, rare, passenger '
+     'or background (heterozygous intergenic SNPs for B-allele frequencies)">'),
     '##INFO=<ID=CONSEQUENCE,Number=1,Type=String,Description="Expected consequence class">',
     '##INFO=<ID=RSID,Number=1,Type=String,Description="dbSNP id of the real variant this one models">',
     '##FORMAT=<ID=GT,Number=1,Type=String,Description="Phased genotype: haplotype A|B; somatic variants lie on A">',
@@ -377,7 +397,7 @@ def read_jobs(ref: Reference, plan: DemoPlan, workdir: Path, seed: int,
     for i, patient in enumerate(PATIENTS):
         if patient not in patients:
             continue
-        normal, tumor = haplotype_mixtures(ref, plan.plans[patient], workdir)
+        normal, tumor = haplotype_mixtures(ref, plan.plans[patient], workdir, plan.biomarkers.get(patient))
         for alias, mix, cov in (("N", normal, NORMAL_COVERAGE), ("T", tumor, TUMOR_COVERAGE)):
             sample = f"{patient}-{alias}"
             lanes = [u for u in units() if u.sample == sample]
@@ -450,6 +470,7 @@ def generate(outdir: str | Path, seed: int = DEFAULT_SEED, *, threads: int = 2, 
         write_clinvar(ref, plan, tmp / "resources/clinvar.vcf.gz")
         write_pgx(ref, tmp / "resources/pgx")
         write_truth(ref, plan, tmp / "truth", seed)
+        write_biomarker_truth(plan.biomarkers, ref, tmp / "truth/biomarkers.json")
         (tmp / "samples.tsv").write_text(samples_tsv())
         (tmp / "units.tsv").write_text(units_tsv())
         (tmp / "clinical.tsv").write_text(clinical_tsv())
@@ -530,14 +551,29 @@ Each patient also carries common germline background variants (population AF 5�
 germline variants, and somatic passengers (synonymous, missense, intronic SNV, an intronic deletion and
 insertion) at VAF 0.15–0.3. `truth/truth.vcf.gz` lists every planted variant (INFO ORIGIN, PATIENT,
 VAF, GENE, HGVSC, HGVSP; FORMAT GT/VAF per sample); `truth/<patient>.somatic.vcf.gz` and
-`.germline.vcf.gz` split it per patient. No germline variant is in any somatic truth.
+`.germline.vcf.gz` split it per patient. No germline variant is in any somatic truth. About 260
+heterozygous intergenic "background" SNPs per patient (CATEGORY=background) give the copy-number caller
+B-allele frequencies.
+
+## Tumor biomarkers (`truth/biomarkers.json`)
+Each contig ends in an appendix built after the core genome from its own random stream: the biomarker
+genes ERBB2, CDKN2A, EML4 and ALK (real chromosome, strand, exon count and protein length; evenly spaced
+demo exon boundaries) and {len(ref.microsatellites)} planted microsatellites (homopolymers of 11-18 bp, dinucleotide
+repeats of 7-11 units). No random variant is planted in the biomarker genes. The tumor cells (purity =
+2 x the founding clone's VAF) carry:
+
+{readme_section(plan.biomarkers, ref)}
+
+EGFR L858R and an ALK fusion rarely co-occur in real lung adenocarcinoma; PT02 carries both so the demo
+shows both. `truth/biomarkers.json` lists every event (regions, breakpoints, unstable sites with their
+tumor repeat counts).
 
 ## Reads (`fastq/`){'' if reads else ' — not generated (reads=False)'}
 ART (`art_illumina -ss HS25 -p -l {READ_LEN} -m {INSERT} -s 30`, fixed `-rs` seeds) over the whole
 genome: normals at {NORMAL_COVERAGE:g}x from two germline haplotypes (share 0.5 each); tumors at
 {TUMOR_COVERAGE:g}x as a mixture of haplotype B (0.5), haplotype A and nested clones of haplotype A that
-carry the somatic variants, each at the coverage share that gives its expected VAF (purity 1, no copy
-changes; `bedside.demo.simulate.clone_shares`). {', '.join(TWO_LANE_SAMPLES)} is split over two lanes.
+carry the somatic variants, each at the coverage share that gives its expected VAF
+(`bedside.demo.simulate.clone_shares`); the tumor cells also carry the biomarker events below. {', '.join(TWO_LANE_SAMPLES)} is split over two lanes.
 
 ## Resources (`resources/`)
 - `population.vcf.gz`: gnomAD-like sites with INFO/AF (synthetic frequencies; DPYD c.1905+1G>A at

@@ -40,6 +40,11 @@ class GeneSpec:
     pinned: tuple[tuple[int, int, str], ...] = ()
     #: give the gene a second, non-canonical transcript (alternative 5'/3' UTR ends, same CDS)
     alt_transcript: bool = False
+    #: a biomarker gene (copy number, fusion): built after the core genome at the end of its contig with
+    #: its own random stream, never picked for random variants (bedside.demo.biomarkers)
+    biomarker: bool = False
+    #: intron length range when not the default
+    intron: tuple[int, int] | None = None
 
     @property
     def cds_len(self) -> int:
@@ -66,12 +71,25 @@ GENES: tuple[GeneSpec, ...] = (
              alt_transcript=True),
     # BRCA1 E23 (GAG) with C24 TGT ... C39 TGT, D40 GAT: c.68_69delAG reads p.Glu23ValfsTer17
     GeneSpec("BRCA1", "chr17", "-", 672, 1863, 14, fixed_codons={23: "GAG", 24: "TGT", 39: "TGT", 40: "GAT"}),
+    # biomarker genes (copy number, fusion): real strand, chromosome, exon count, protein length (UniProt
+    # ERBB2 P04626 1255 aa, 27 exons; CDKN2A p16INK4a P42771 156 aa, 3 exons; EML4 Q9HC35 981 aa, 23 exons;
+    # ALK Q9UM73 1620 aa, 29 exons). Exon boundaries are evenly spaced demo boundaries (not the real
+    # ones); EML4 exon 13 and ALK exon 20 are placed so that EML4 exons 1-13 :: ALK exons 20-29 (the
+    # exons of EML4-ALK variant 1) read in frame. Short introns keep the demo small.
+    GeneSpec("ERBB2", "chr17", "+", 2064, 1255, 27, biomarker=True, intron=(120, 260)),
+    GeneSpec("CDKN2A", "chr9", "-", 1029, 156, 3, biomarker=True, intron=(300, 600)),
+    GeneSpec("EML4", "chr2", "+", 27436, 981, 23, biomarker=True, intron=(120, 260),
+             exon_ends=tuple(round(k * 2946 / 23) for k in range(1, 23))),
+    GeneSpec("ALK", "chr2", "-", 238, 1620, 29, biomarker=True, intron=(120, 260),
+             exon_ends=tuple(round(k * 4863 / 29) for k in range(1, 29))),
 )
 
 GENE_BY_NAME = {g.name: g for g in GENES}
 
 #: demo contigs, in FASTA order (real chromosome names; sizes are the demo's own)
-CONTIGS = ("chr1", "chr2", "chr3", "chr6", "chr7", "chr10", "chr12", "chr13", "chr17")
+CONTIGS = ("chr1", "chr2", "chr3", "chr6", "chr7", "chr9", "chr10", "chr12", "chr13", "chr17")
+#: contigs of the core genome (built first, in this order, from the reference's main random stream)
+CORE_CONTIGS = ("chr1", "chr2", "chr3", "chr6", "chr7", "chr10", "chr12", "chr13", "chr17")
 
 
 def gene_ids(index: int) -> tuple[str, str, str]:

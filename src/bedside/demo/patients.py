@@ -9,7 +9,7 @@ lifestyle items that make the clinical join matter. Ages, labs and lifestyle val
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bedside.demo.pgx_defs import DEFINITIONS
 from bedside.demo.reference import Reference
@@ -100,6 +100,8 @@ class DemoPlan:
     plans: dict[str, PatientPlan]
     common: list[tuple[Planted, float]]  # common germline sites with their population AF
     unrelated: list[tuple[Planted, float]]  # population sites no patient carries
+    #: patient -> planted tumor biomarker events (bedside.demo.biomarkers.BiomarkerPlan)
+    biomarkers: dict = field(default_factory=dict)
 
 
 def plan_variants(ref: Reference, seed: int) -> DemoPlan:
@@ -151,7 +153,15 @@ def plan_variants(ref: Reference, seed: int) -> DemoPlan:
     for i in range(N_UNRELATED):
         p = picker.intronic_snv("unrelated") if i % 2 else picker.intergenic_snv("unrelated")
         unrelated.append((p, round(10 ** rng.uniform(-4, -0.5), 6)))
-    return DemoPlan(named, plans, common, unrelated)
+    # biomarkers and heterozygous background SNPs: their own random streams, after everything above
+    from bedside.demo.biomarkers import background_snps, plan_biomarkers
+
+    taken = {(p.chrom, p.pos) for p, _ in unrelated} | {(p.chrom, p.pos) for p, _ in common}
+    for patient, extra in background_snps(ref, plans, seed, taken).items():
+        plans[patient].germline.extend(extra)
+        plans[patient].germline.sort(key=lambda t: (t[0].chrom, t[0].pos))
+    biomarkers = plan_biomarkers(ref, plans, seed)
+    return DemoPlan(named, plans, common, unrelated, biomarkers)
 
 
 def population_af(plan: DemoPlan) -> dict[str, float]:
@@ -161,6 +171,12 @@ def population_af(plan: DemoPlan) -> dict[str, float]:
     # named germline variants: DPYD c.1905+1G>A ≈ 0.005 as in gnomAD (v4, 1.6 M alleles); others synthetic
     af.update({"CYP2C19:c.332-23A>G": 0.16, "CYP2C19:c.681G>A": 0.15, "DPYD:c.1905+1G>A": 0.0051,
                "UGT1A1:c.211G>A": 0.021, "BRCA1:c.68_69delAG": 0.00021})
+    # heterozygous background SNPs (bedside.demo.biomarkers) are common polymorphisms: AF 5-50 %, drawn
+    # from a stream seeded by the site, so every patient carrying one sees the same AF
+    for plan_ in plan.plans.values():
+        for p, _ in plan_.germline:
+            if p.category == "background":
+                af[p.key] = round(random.Random(p.key).uniform(0.05, 0.5), 4)
     # one rare germline variant per patient is in the population file at a very low AF, the other absent
     for plan_ in plan.plans.values():
         rare = [p for p, _ in plan_.germline if p.category == "rare"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from bedside.demo.genes import CONTIGS, GENES, SENSE_CODONS, STOPS, GeneSpec, gene_ids
+from bedside.demo.genes import CONTIGS, CORE_CONTIGS, GENES, SENSE_CODONS, STOPS, GeneSpec, gene_ids
 
 #: base composition of random (non-coding) sequence: GC ≈ 41 %
 BASE_WEIGHTS = {"A": 0.295, "C": 0.205, "G": 0.205, "T": 0.295}
@@ -90,6 +90,10 @@ class Reference:
     seed: int
     contigs: dict[str, str]  # name -> sequence (upper case, no N)
     genes: list[GeneModel]
+    #: length of each contig's core part (before the biomarker appendix); random variants stay in it
+    core_lengths: dict[str, int] = field(default_factory=dict)
+    #: planted microsatellites (contig, 0-based start, unit, copies), in the biomarker appendices
+    microsatellites: list[tuple[str, int, str, int]] = field(default_factory=list)
 
     def gene(self, name: str) -> GeneModel:
         for g in self.genes:
@@ -176,7 +180,7 @@ def _build_gene(spec: GeneSpec, index: int, rng: random.Random, protected: list[
         seq_parts.append(seg)
         local += len(seg)
         if i < len(bounds) - 2:
-            n = rng.randrange(*INTRON)
+            n = rng.randrange(*(spec.intron or INTRON))
             intron = "GT" + random_bases(rng, n - 4) + "AG"
             seq_parts.append(intron)
             local += n
@@ -190,15 +194,21 @@ def _build_gene(spec: GeneSpec, index: int, rng: random.Random, protected: list[
 
 
 def build_reference(seed: int, protected: dict[str, list[int]] | None = None) -> Reference:
-    """Build the demo genome. ``protected`` maps gene -> c. positions kept ≥12 bp from exon edges."""
+    """Build the demo genome. ``protected`` maps gene -> c. positions kept ≥12 bp from exon edges.
+
+    The core genome (the non-biomarker genes, on CORE_CONTIGS) is drawn first from the main random
+    stream; then every contig gets a biomarker appendix from its own stream (biomarker genes and planted
+    microsatellites, :func:`bedside.demo.biomarkers.append_biomarker_blocks`), so the core's sequence and
+    coordinates do not depend on the biomarker design."""
     rng = random.Random(f"bedside-demo-reference-{seed}")
     protected = protected or {}
     by_contig: dict[str, list[tuple[int, GeneSpec]]] = {c: [] for c in CONTIGS}
     for i, spec in enumerate(GENES):
-        by_contig[spec.contig].append((i, spec))
+        if not spec.biomarker:
+            by_contig[spec.contig].append((i, spec))
     contigs: dict[str, str] = {}
     genes: list[GeneModel] = []
-    for contig in CONTIGS:
+    for contig in CORE_CONTIGS:
         parts = [random_bases(rng, rng.randrange(*INTERGENIC))]
         pos = len(parts[0])  # 0-based offset where the next block starts
         for index, spec in by_contig[contig]:
@@ -217,13 +227,19 @@ def build_reference(seed: int, protected: dict[str, list[int]] | None = None) ->
         if pos < MIN_CONTIG:
             parts.append(random_bases(rng, MIN_CONTIG - pos + rng.randrange(0, 2000)))
         contigs[contig] = "".join(parts)
+    core_lengths = {c: len(s) for c, s in contigs.items()}
+    from bedside.demo.biomarkers import append_biomarker_blocks
+
+    contigs, extra_genes, microsatellites = append_biomarker_blocks(seed, contigs, protected)
+    genes += extra_genes
     for g in genes:
         for c, offset, base in g.spec.pinned:
             gpos = g.c_to_genomic(c, offset)
             b = base if g.strand == "+" else base.translate(COMPLEMENT)
             seq = contigs[g.contig]
             contigs[g.contig] = seq[:gpos - 1] + b + seq[gpos:]
-    ref = Reference(seed=seed, contigs=contigs, genes=genes)
+    ref = Reference(seed=seed, contigs=contigs, genes=genes, core_lengths=core_lengths,
+                    microsatellites=microsatellites)
     _check(ref)
     return ref
 

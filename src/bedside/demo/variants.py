@@ -25,7 +25,7 @@ class Planted:
     hgvs_c: str | None = None
     hgvs_p: str | None = None
     rsid: str | None = None
-    category: str = ""  # hotspot | pgx | pathogenic | common | rare | passenger
+    category: str = ""  # hotspot | pgx | pathogenic | common | rare | passenger | background
     consequence: str = ""  # expected: missense, synonymous, stop_gained, frameshift, splice_donor, ...
 
 
@@ -138,7 +138,8 @@ class Picker:
         self.used.append((chrom, pos))
 
     def _gene(self, genes: list[str] | None) -> GeneModel:
-        pool = [g for g in self.ref.genes if genes is None or g.name in genes]
+        # biomarker genes (bedside.demo.biomarkers) carry planted copy-number/fusion events: no random variants
+        pool = [g for g in self.ref.genes if (genes is None and not g.spec.biomarker) or (genes and g.name in genes)]
         return self.rng.choice(pool)
 
     def coding(self, kind: str, category: str, genes: list[str] | None = None) -> Planted:
@@ -232,8 +233,10 @@ class Picker:
 
     def intergenic_snv(self, category: str) -> Planted:
         for _ in range(10_000):
-            chrom = self.rng.choice(sorted(self.ref.contigs))
-            pos = self.rng.randrange(500, len(self.ref.contigs[chrom]) - 500)
+            # the core genome only (the biomarker appendices are planned separately)
+            core = self.ref.core_lengths or {c: len(q) for c, q in self.ref.contigs.items()}
+            chrom = self.rng.choice(sorted(core))
+            pos = self.rng.randrange(500, core[chrom] - 500)
             if any(g.contig == chrom and g.genomic_start - 2_000 <= pos <= g.genomic_end + 2_000
                    for g in self.ref.genes):
                 continue
