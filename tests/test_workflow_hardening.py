@@ -5,6 +5,7 @@ run naming the file, and outputs carry no machine-specific bytes."""
 from __future__ import annotations
 
 import gzip
+import os
 import json
 import random
 import re
@@ -663,8 +664,10 @@ def test_two_folders_give_identical_bams_and_vcf_bodies(tmp_path: Path) -> None:
         units = (project / "data/units.tsv").read_text().splitlines()
         lane2 = units[1].replace("\tL1\t", "\tL2\t")
         (project / "data/units.tsv").write_text("\n".join([*units, lane2]) + "\n")
-        targets = ["results/P1/align/P1-T.bam", "results/P1/somatic/P1.vcf.gz"]
-        res = _snakemake(project, "--cores", "2", *targets)
+        targets = ["results/P1/align/P1-T.bam", "results/P1/somatic/P1.vcf.gz", "results/P1/report.json",
+                   "results/P1/report.html", "results/P1/report.fhir.json"]
+        env = {**os.environ, "SOURCE_DATE_EPOCH": "1764547200"}  # 2025-12-01: one fixed report date
+        res = _snakemake(project, "--cores", "2", *targets, env=env)
         assert res.returncode == 0, res.stderr[-3000:]
         outs.append(project)
     a, b = outs
@@ -679,3 +682,8 @@ def test_two_folders_give_identical_bams_and_vcf_bodies(tmp_path: Path) -> None:
             return [ln for ln in fh if not ln.startswith("##")]
 
     assert body(a) == body(b)
+    # reports (HTML, typed JSON, FHIR) are byte-identical across folders with SOURCE_DATE_EPOCH set
+    for name in ("report.json", "report.html", "report.fhir.json"):
+        ra, rb = ((p / "results/P1" / name).read_bytes() for p in outs)
+        assert ra == rb, name
+        assert str(tmp_path).encode() not in ra, name
