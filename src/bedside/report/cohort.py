@@ -213,15 +213,9 @@ def landscape_svg(cases: list[Case]) -> str | None:
 def render_html(
     cases: list[Case], rows: list[dict[str, Any]], *, multiqc: str | None = None, generated: str | None = None
 ) -> str:
-    import jinja2
+    from bedside.report.render import base_env
 
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("bedside.report", "templates"),
-        autoescape=jinja2.select_autoescape(["html", "j2"]),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    env = base_env()
     return env.get_template("cohort.html.j2").render(
         rows=rows, landscape=landscape_svg(cases), multiqc=multiqc, generated=generated
     )

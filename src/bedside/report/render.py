@@ -106,15 +106,20 @@ def _cite_text(c: dict[str, Any]) -> str:
     return ", ".join(str(p) for p in (c.get("source"), c.get("version"), c.get("date")) if p)
 
 
-@functools.cache
-def _env(language: str = "en") -> jinja2.Environment:
-    env = jinja2.Environment(
+def base_env() -> jinja2.Environment:
+    """The one Jinja environment setup for every Bedside template (autoescaped, strict)."""
+    return jinja2.Environment(
         loader=jinja2.PackageLoader("bedside.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"]),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+
+
+@functools.cache
+def _env(language: str = "en") -> jinja2.Environment:
+    env = base_env()
     tr = Translator(language)
     from bedside import RESEARCH_USE_NOTICE
 
