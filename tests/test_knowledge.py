@@ -204,7 +204,9 @@ def test_pt01_melanoma_braf_v600e_options(kb):
     other = {o.therapy: o for o in opts if o.category == "other_tumor_type"}
     assert {"dabrafenib + trametinib", "encorafenib + binimetinib", "vemurafenib + cobimetinib"} <= set(here)
     assert all(o.level == "A" for o in here.values())
-    assert set(other) == {"encorafenib + cetuximab"} and other["encorafenib + cetuximab"].level == "C"
+    assert set(other) == {"encorafenib + cetuximab",
+                          "encorafenib + cetuximab + fluorouracil + leucovorin + oxaliplatin"}
+    assert all(o.level == "C" for o in other.values())
     assert here["dabrafenib + trametinib"].preference == 1 and here["vemurafenib"].preference == 2
     assert here["dabrafenib + trametinib"].eligibility
     # the typed match and the re-graded level on every statement; the old string kept for compatibility
@@ -223,7 +225,8 @@ def test_tumor_agnostic_exclusion(kb):
     agn = [e for e in crc.evidence if e.tumor_type == "TISSUE"][0]
     assert agn.match is TumorMatch.EXCLUDED and agn.patient_level is None
     opts = therapy_options([crc])
-    assert [o.therapy for o in opts if o.category == "this_tumor_type"] == ["encorafenib + cetuximab"]
+    assert [o.therapy for o in opts if o.category == "this_tumor_type"] == [
+        "encorafenib + cetuximab", "encorafenib + cetuximab + fluorouracil + leucovorin + oxaliplatin"]
     # an excluded agnostic label is not offered back as an other-tumor-type option either
     assert "dabrafenib + trametinib" not in {o.therapy for o in opts}
     paad = finding("BRAF", "p.Val600Glu")
