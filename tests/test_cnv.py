@@ -143,3 +143,22 @@ def test_segment_and_gene_tables_round_trip(tmp_path):
     assert cnv.read_segments(tmp_path / "segments.tsv") == segs
     assert cnv.read_gene_calls(tmp_path / "genes.tsv") == genes
     assert json.loads((tmp_path / "cnv.json").read_text())["calls"][0]["gene"] == "ERBB2"
+
+
+def test_demo_copy_number_plan(tmp_path):
+    """Demo plants: PT01 CDKN2A homozygous deletion, PT04 ERBB2 amplification and copy-neutral LOH over
+    BRCA1 (whose germline c.68_69del is on haplotype A, the one kept); heterozygous background SNPs."""
+    import pysam
+
+    from bedside.demo import generate as gen
+
+    gen.generate(tmp_path / "demo", gen.DEFAULT_SEED, reads=False)
+    pats = json.loads((tmp_path / "demo/truth/biomarkers.json").read_text())["patients"]
+    assert [(e["gene"], e["call"]) for e in pats["PT01"]["copy"]] == [("CDKN2A", "homozygous_deletion")]
+    assert [(e["gene"], e["call"]) for e in pats["PT04"]["copy"]] == [("ERBB2", "amplification"), ("BRCA1", "cn_loh")]
+    assert 0.6 <= pats["PT04"]["purity"] <= 0.9
+    with pysam.VariantFile(str(tmp_path / "demo/truth/PT04.germline.vcf.gz")) as vf:
+        recs = list(vf)
+    assert sum(r.info["CATEGORY"] == "background" for r in recs) >= 300
+    brca = next(r for r in recs if r.info.get("GENE") == "BRCA1")
+    assert brca.samples[0]["GT"] == (1, 0)  # haplotype A: kept by the copy-neutral LOH

@@ -64,6 +64,18 @@ def test_identity_cli_from_bams_on_the_demo(repo, tmp_path, monkeypatch):
     df = pd.read_csv(out, sep="\t", comment="#")
     assert list(df.patient_id) == ["PT01", "PT02", "PT03", "PT04"]
     assert (df.status == "ok").all() and (df.sites >= 20).all()
+    # the same genotypes with PT02's and PT04's tumors mislabeled in the sample sheet
+    sheet = tmp_path / "swapped.tsv"
+    text = (repo / "config/samples.tsv").read_text()
+    sheet.write_text(text.replace("PT02-T\tPT02", "PT02-T\tPTXX").replace("PT04-T\tPT04", "PT04-T\tPT02")
+                     .replace("PT02-T\tPTXX", "PT02-T\tPT04"))
+    vcf = tmp_path / "tn.vcf.gz"
+    rc = cli.main(["cohort-db", "identity", "--samples", str(sheet), "--bams", *map(str, bams), "--ref", str(ref),
+                   "--population", str(pop), "--genotypes-out", str(vcf), "--out", str(out)])
+    df = pd.read_csv(out, sep="\t", comment="#").set_index("patient_id")
+    assert rc == 0 and vcf.exists()
+    assert df.status.to_dict() == {"PT01": "ok", "PT02": "swapped_with:PT04", "PT03": "ok",
+                                   "PT04": "swapped_with:PT02"}
 
 
 # ---------------------------------------------------------------- Hail sample QC

@@ -189,3 +189,16 @@ def test_msi_json_to_case_biomarker(tmp_path):
     msi.write_result(na, [], tmp_path / "na.json")
     b = msi.to_biomarker(tmp_path / "na.json")
     assert b.value is None and b.classification is None and b.reason == "only 3 sites"
+
+
+def test_demo_reference_has_enough_microsatellites_and_an_msi_h_plan(tmp_path):
+    from bedside.demo import generate as gen
+
+    gen.generate(tmp_path / "demo", gen.DEFAULT_SEED, reads=False)
+    sites = msi.scan(tmp_path / "demo/reference/genome.fa")
+    truth = json.loads((tmp_path / "demo/truth/biomarkers.json").read_text())
+    planted = {(m["chrom"], m["start"]) for m in truth["microsatellites"]}
+    assert len(planted) >= 80 and planted <= {(s.chrom, s.start) for s in sites}
+    statuses = {p: d["msi_status"] for p, d in truth["patients"].items()}
+    assert statuses == {"PT01": "MSS", "PT02": "MSS", "PT03": "MSI-H", "PT04": "MSS"}
+    assert len(truth["patients"]["PT03"]["msi_unstable"]) >= 0.4 * len(planted)

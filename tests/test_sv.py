@@ -143,3 +143,16 @@ def test_fusions_json_round_trip(tmp_path):
     sv.write_fusions([f], [m], tmp_path / "f.tsv", tmp_path / "f.json")
     assert sv.read_fusions(tmp_path / "f.json") == ([f], [m])
     assert (tmp_path / "f.tsv").read_text().splitlines()[1].startswith("EML4\tALK\t")
+
+
+def test_demo_eml4_alk_is_in_frame_on_the_demo_gene_models(tmp_path):
+    """The demo's planted EML4-ALK (PT02): breakpoints in EML4 intron 13 and ALK intron 19, in frame by the
+    fusion annotator's own rule on the demo GFF3."""
+    from bedside.demo import generate as gen
+
+    gen.generate(tmp_path / "demo", gen.DEFAULT_SEED, reads=False)
+    plan = json.loads((tmp_path / "demo/truth/biomarkers.json").read_text())["patients"]["PT02"]
+    (f,) = plan["fusions"]
+    genes = sv.Genes(tmp_path / "demo/reference/genes.gff3")
+    r5, r3, last5, first3, frame = sv.fusion_of(genes.tx["EML4"], f["breakpoint5"], genes.tx["ALK"], f["breakpoint3"])
+    assert (r5, r3, last5, first3, frame) == ("intron 13", "intron 19", 13, 20, "in-frame")

@@ -37,6 +37,9 @@ COMMANDS = [
     "fhir",
     "knowledge",
     "check_fastq",
+    "cnv",
+    "msi",
+    "sv",
 ]
 
 

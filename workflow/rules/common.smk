@@ -225,6 +225,19 @@ def qc_gate_args():
     return args
 
 
+def biomarker_outputs(patient):
+    """Copy number for every tumor; MSI and SVs/fusions where the patient has a matched normal."""
+    if not tumor_of(patient):
+        return []
+    outs = [f"results/{patient}/cnv/genes.tsv"]
+    if normal_of(patient):
+        outs += [
+            f"results/{patient}/biomarkers/msi.json",
+            f"results/{patient}/sv/fusions.json",
+        ]
+    return outs
+
+
 def get_final_outputs():
     outs = ["results/cohort/multiqc/multiqc_report.html", "results/cohort/summary.html"]
     for p in PATIENTS:
@@ -233,6 +246,7 @@ def get_final_outputs():
             f"results/{p}/report.json",
             f"results/{p}/report.fhir.json",
         ]
+        outs += biomarker_outputs(p)
         if cfg("report", "pdf", default=True):
             outs.append(f"results/{p}/report.pdf")
     if len(NORMALS) > 1:

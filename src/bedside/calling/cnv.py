@@ -5,7 +5,9 @@ argument lists): fixed-size bins over the reference (or over ``--targets``, spli
 ``cnvkit coverage`` for tumor and normal (mapping quality >= 20), ``cnvkit reference`` from the matched
 normal (or from a panel of normal BAMs, or a flat reference for tumor-only) which records each bin's GC
 and repeat (soft-masked) fraction, ``cnvkit fix`` (GC and repeat-content bias correction, normalisation
-to the reference) and ``cnvkit segment -m cbs`` (circular binary segmentation, R DNAcopy). CNVkit was
+to the reference) and ``cnvkit segment -m cbs`` (circular binary segmentation, R DNAcopy; with ``--vcf`` its HMM re-segments
+allele frequencies in segments of > 50 SNPs), then :func:`split_on_baf` splits segments where the tumor's
+mirrored B-allele fraction changes (for shorter LOH on fewer SNPs). CNVkit was
 chosen over hand-written segmentation because it is maintained, packaged for Debian, and reproduced the
 planted segment boundaries to the bin in the simulations (benchmarks/cnv_accuracy.py).
 
@@ -17,7 +19,9 @@ a segment with integer copies (nA >= nB) has expected log2 ratio
 ``log2((p (nA+nB) + 2 (1-p)) / (p psi + 2 (1-p)))`` and expected minor-allele fraction
 ``(p nB + 1 - p) / (p (nA+nB) + 2 (1-p))``. Each segment's log-likelihood adds a Gaussian term for its
 mean log2 (standard error from the bins' scatter, floor 0.03) and a binomial-mixture term over its SNPs'
-tumor allele counts; each segment takes its best (nA, nB) (total <= 8) and (p, psi) maximises the sum.
+tumor allele counts; each segment takes its best (nA, nB) (total <= 8; any state other than 1+1 must gain
+10 log-likelihood units over 1+1, so noise in a copy-neutral genome is not fitted as a low-purity
+aberration) and (p, psi) maximises the sum.
 Tumor ploidy is the length-weighted mean total copy number of the fitted segments.
 **Not assessable** (never a number) when there are fewer than ``min_bins`` bins or ``min_snps``
 heterozygous SNPs, or when no segment departs from two balanced copies (a copy-neutral genome carries no
@@ -37,6 +41,7 @@ import json
 import logging
 import math
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -54,6 +59,7 @@ MIN_SEG_BINS = 3
 AMP_CN = 6
 MAX_CN = 8
 LOG2_SE_FLOOR = 0.03
+STATE_PENALTY = 10.0
 CNVKIT = "cnvkit"
 
 
@@ -240,6 +246,59 @@ def het_snps(tumor: Path, normal: Path, ref: Path, bins_bed: Path, germline_vcf:
     return out
 
 
+# -------------------------------------------------------------------------------------- BAF breakpoints
+
+BAF_MIN_SNPS = 8
+BAF_T = 6.0
+
+
+def _best_split(x: np.ndarray, min_n: int) -> tuple[int, float]:
+    """Index i (left = x[:i]) maximising Welch's t between the two sides, and that t."""
+    n = len(x)
+    best = (0, 0.0)
+    c = np.cumsum(x)
+    c2 = np.cumsum(x * x)
+    for i in range(min_n, n - min_n + 1):
+        m1, m2 = c[i - 1] / i, (c[-1] - c[i - 1]) / (n - i)
+        v1 = max((c2[i - 1] - i * m1 * m1) / max(1, i - 1), 1e-4)
+        v2 = max((c2[-1] - c2[i - 1] - (n - i) * m2 * m2) / max(1, n - i - 1), 1e-4)
+        t = abs(m1 - m2) / math.sqrt(v1 / i + v2 / (n - i))
+        if t > best[1]:
+            best = (i, t)
+    return best
+
+
+def split_on_baf(segs: list[Segment], snps: list[tuple[str, int, int, int]], bins: list[dict],
+                 min_snps: int = BAF_MIN_SNPS, t_min: float = BAF_T) -> list[Segment]:
+    """Split depth segments where the tumor's mirrored B-allele fraction |BAF - 0.5| changes (binary
+    segmentation, Welch's t >= ``t_min``, >= ``min_snps`` SNPs each side). CNVkit's own allele-frequency
+    re-segmentation (an HMM) only runs on segments with more than 50 SNPs, which misses copy-neutral
+    LOH of a few tens of kb on sparse SNPs; this is the fallback. Sub-segment log2 = mean of its bins."""
+    out: list[Segment] = []
+    for s in segs:
+        pts = sorted((pos, abs(k / d - 0.5)) for c, pos, k, d in snps if c == s.chrom and s.start < pos <= s.end)
+        pieces = [(0, len(pts))]
+        done: list[tuple[int, int]] = []
+        while pieces:
+            a, b = pieces.pop()
+            if b - a >= 2 * min_snps:
+                i, t = _best_split(np.array([v for _, v in pts[a:b]]), min_snps)
+                if t >= t_min:
+                    pieces += [(a, a + i), (a + i, b)]
+                    continue
+            done.append((a, b))
+        if len(done) == 1:
+            out.append(s)
+            continue
+        done.sort()
+        cuts = [s.start] + [(pts[a - 1][0] + pts[a][0]) // 2
+                            for a, _ in done[1:]] + [s.end]
+        for lo, hi in zip(cuts, cuts[1:]):
+            vals = [float(r["log2"]) for r in bins if r["chromosome"] == s.chrom and lo <= int(r["start"]) < hi]
+            out.append(Segment(s.chrom, lo, hi, float(np.mean(vals)) if vals else s.log2, max(1, len(vals))))
+    return out
+
+
 # -------------------------------------------------------------------------------------------------- fit
 
 def _lbinom_mix(k: np.ndarray, d: np.ndarray, beta: np.ndarray) -> np.ndarray:
@@ -263,6 +322,9 @@ def fit_purity(segments: list[Segment], seg_se: list[float], snps_by_seg: list[t
     tot = sa + sb
     # per segment: SNP log-lik on the beta grid (interpolated later)
     snp_ll = [(_lbinom_mix(k, d, BETA_GRID) if len(k) else np.zeros_like(BETA_GRID)) for k, d in snps_by_seg]
+    # a state other than two balanced copies must earn STATE_PENALTY log-likelihood units over (1, 1), so
+    # noise in a copy-neutral genome is not fitted as low-purity LOH or gains
+    penalty = np.array([0.0 if (a, b) == (1, 1) else STATE_PENALTY for a, b in states])
     log2 = np.array([s.log2 for s in segments])
     se = np.array(seg_se)
     best = (-np.inf, 0.0, 0.0, [])
@@ -276,7 +338,7 @@ def fit_purity(segments: list[Segment], seg_se: list[float], snps_by_seg: list[t
         for psi in np.arange(1.5, 5.0001, 0.05):
             exp_l2 = num - math.log2(p * psi + denom_n)
             l2_ll = -0.5 * ((log2[:, None] - exp_l2[None, :]) / se[:, None]) ** 2
-            tot_ll = l2_ll + baf_ll
+            tot_ll = l2_ll + baf_ll - penalty[None, :]
             pick = tot_ll.argmax(axis=1)
             ll = float(tot_ll[np.arange(len(segments)), pick].sum())
             if ll > best[0] + 1e-9:
@@ -355,7 +417,7 @@ def check_inputs(tumor: Path, normal: Path | None, ref: Path, sample_patients=No
     return t, n
 
 
-def somatic_vaf_purity(vcf: Path, segments: list[Segment]) -> float | None:
+def somatic_vaf_purity(vcf: Path, segments: list[Segment], assume_neutral: bool = False) -> float | None:
     import pysam
 
     vafs = []
@@ -365,7 +427,7 @@ def somatic_vaf_purity(vcf: Path, segments: list[Segment]) -> float | None:
             if list(rec.filter.keys()) not in (["PASS"], []) or len(rec.ref) != 1 or any(len(a) != 1 for a in rec.alts):
                 continue
             seg = next((s for s in segments if s.chrom == rec.chrom and s.start < rec.pos <= s.end), None)
-            if seg is None or seg.copy_number != 2 or seg.minor_cn != 1:
+            if seg is None or (not assume_neutral and (seg.copy_number != 2 or seg.minor_cn != 1)):
                 continue
             ad = rec.samples[sample].get("AD")
             if not ad or len(ad) < 2 or ad[0] is None or ad[1] is None or sum(ad[:2]) == 0:
@@ -401,14 +463,21 @@ def call_cnv(tumor: Path, ref: Path, out_dir: Path, *, normal: Path | None = Non
         work = Path(tmpd)
         if len(bins) < 2:
             raise InputError(f"only {len(bins)} bins in the territory; nothing to segment", path=targets or ref)
+        t0 = time.perf_counter()
         cnr_path, cns_path = cnvkit_ratios(tumor, [normal] if normal else pon, ref, bins, work, threads)
+        t1 = time.perf_counter()
         snps = het_snps(tumor, normal, ref, work / "bins.bed", germline_vcf, threads) if normal else []
+        t2 = time.perf_counter()
         cnvkit_segment(cnr_path, cns_path, work / "snps.vcf.gz" if snps else None, t_sm, n_sm, threads)
+        log.info("cnv %s: CNVkit coverage/reference/fix %.1f s, SNPs %.1f s, segment %.1f s", t_sm, t1 - t0,
+                 t2 - t1, time.perf_counter() - t2)
         cnr = read_cnvkit_table(cnr_path)
         cns = read_cnvkit_table(cns_path)
         cnr_keep = [r for r in cnr if r.get("log2") not in (None, "")]
         segs = [Segment(r["chromosome"], int(r["start"]), int(r["end"]), float(r["log2"]), int(r["probes"]))
                 for r in cns]
+        if snps:
+            segs = split_on_baf(segs, snps, [r for r in cnr if r.get("log2") not in (None, "")])
         # bin scatter per segment -> standard error of the segment mean
         seg_se = []
         bin_l2 = {}
@@ -459,12 +528,16 @@ def call_cnv(tumor: Path, ref: Path, out_dir: Path, *, normal: Path | None = Non
                 for s in segs:
                     ratio = 2 ** s.log2 * (p * psi + 2 * (1 - p))
                     s.cn_estimate = round(max(0.0, (ratio - 2 * (1 - p)) / p), 2)
-        if somatic_vcf is not None and fit.status == "assessable":
-            pv = somatic_vaf_purity(somatic_vcf, segs)
+        if somatic_vcf is not None and (fit.status == "assessable" or fit.reason.startswith("no segment departs")):
+            pv = somatic_vaf_purity(somatic_vcf, segs, assume_neutral=fit.status != "assessable")
             if pv is not None:
                 fit.purity_from_vafs = round(pv, 2)
-                fit.vaf_agreement = "consistent" if abs(pv - fit.purity) <= 0.15 else (
-                    "discordant (subclonal SNVs, or a wrong purity/ploidy solution: review)")
+                if fit.status == "assessable":
+                    fit.vaf_agreement = "consistent" if abs(pv - fit.purity) <= 0.15 else (
+                        "discordant (subclonal SNVs, or a wrong purity/ploidy solution: review)")
+                else:
+                    fit.vaf_agreement = "copy-number purity not assessable; VAF-based estimate only (diploid assumed)"
+        log.info("cnv %s: fit and gene calls done (%.1f s in all)", t_sm, time.perf_counter() - t0)
         result = CnvResult(t_sm, n_sm, fit, segs, call_genes(genes, segs, fit, amp_cn),
                            method=f"CNVkit {cnvkit_version()} (coverage, reference, fix, segment -m cbs); "
                                   f"{bin_size} bp bins; bedside purity/ploidy grid fit")

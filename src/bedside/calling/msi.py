@@ -439,7 +439,8 @@ def call_msi(tumor: str | Path, normal: str | Path, ref: str | Path, *, sites: s
     res.definition = (f"MSIsensor-style score: % of assessed microsatellite sites (homopolymers "
                       f"{MIN_HOMOPOLYMER}-{MAX_HOMOPOLYMER} bp; 2-{MAX_UNIT} bp units x >= {MIN_UNIT_COPIES}; "
                       f">= {min_reads} spanning reads in tumor and normal) whose tumor repeat-length distribution "
-                      f"differs from the normal's (chi-squared, BH FDR < {FDR}, total-variation distance >= "
+                      f"differs from the normal's (chi-squared test combined with a one-sided Fisher test for new lengths, "
+                      f"BH FDR < {FDR}, total-variation distance >= "
                       f"{MIN_TVD}); MSI-H >= {MSI_H:g}, indeterminate {INDETERMINATE:g}-{MSI_H:g}, MSS < "
                       f"{INDETERMINATE:g} (Middha 2017)")
     if len(results) < min_sites:

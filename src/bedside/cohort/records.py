@@ -45,13 +45,21 @@ def vcf_samples(vcf: str | Path) -> list[str]:
     raise InputError("no #CHROM header line", path=vcf)
 
 
+def _generic(meds: list[str]) -> list[str]:
+    """Medication names as the drug vocabulary's generic names (brands, synonyms, RxNorm CUIs resolved);
+    unknown names kept, lower-cased."""
+    from bedside.clinical.vocab import load_vocabulary
+
+    vocab = load_vocabulary()
+    return [vocab.resolve(m) or m.lower() for m in meds]
+
+
 def _drug_classes(meds: list[str]) -> list[str]:
     from bedside.clinical.vocab import load_vocabulary
 
     vocab = load_vocabulary()
     out = []
-    for m in meds:
-        name = vocab.resolve(m) or m.lower()
+    for name in meds:
         for c in vocab.classes_of(name):
             if c not in out:
                 out.append(c)
@@ -70,7 +78,7 @@ def _lineage(code: str | None) -> list[str]:
 def clinical_record(ctx) -> dict:
     """A PatientContext (dataclass or its JSON dict) -> the ``clinical`` column struct."""
     d = dataclasses.asdict(ctx) if dataclasses.is_dataclass(ctx) else dict(ctx)
-    meds = [m.lower() for m in d.get("medications") or []]
+    meds = _generic(d.get("medications") or [])
     return {
         "age": d.get("age"), "sex": d.get("sex"), "diagnosis": d.get("diagnosis"),
         "diagnosis_name": d.get("diagnosis_name"), "diagnosis_lineage": _lineage(d.get("diagnosis")),

@@ -51,7 +51,7 @@ def _svg(fig) -> str:
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight")
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     plt.close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]  # inline: drop the XML prolog / DOCTYPE
@@ -88,14 +88,16 @@ def kinship_svg(relatedness: pd.DataFrame) -> str:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 3))
     rel = relatedness.reset_index(drop=True)
+    if rel.empty:
+        return "<p>Relatedness plot: no pair at third degree or closer.</p>"
+    fig, ax = plt.subplots(figsize=(5, 3))
     ax.scatter(range(len(rel)), rel.kinship if len(rel) else [], s=18, c="#cc3311")
     for i, r in rel.iterrows():
         ax.annotate(f"{r.sample_a}/{r.sample_b}", (i, r.kinship), fontsize=5, rotation=30)
     for cut, name in KINSHIP_DEGREES:
         ax.axhline(cut, color="grey", lw=0.6, ls="--")
-        ax.text(len(rel) - 0.5 if len(rel) else 0.5, cut, f" > {cut}: {name}", fontsize=6, va="bottom")
+        ax.text(len(rel) - 0.5, cut, f" > {cut}: {name}", fontsize=6, va="bottom")
     ax.set_ylim(0, 0.55)
     ax.set_xlabel("related pair")
     ax.set_ylabel("kinship (KING-robust)")

@@ -192,7 +192,7 @@ def update(store: str | Path, *, vcfs: list[str | Path] = (), cases: list[str | 
         new = [s for s in records.vcf_samples(vcf) if s not in have]
         if not new:
             continue
-        nm = import_genotypes(vcf, build_name if build_name in ("GRCh37", "GRCh38") else build_name, fai)
+        nm = import_genotypes(vcf, build_name, fai)
         nm = nm.filter_cols(hl.literal(set(new)).contains(nm.s))
         recs = patient_records(new, cases=[c for c in cases if records.case_record(c)["s"] in new],
                                clinical=clinical, sample_sheet=sample_sheet, vcf=vcf)

@@ -173,7 +173,8 @@ def run_qc(args) -> int:
         source = args.vcf
     else:
         mt = store.read(args.store)
-        cols = mt.cols().select("patient_id", sex=mt.clinical.sex).to_pandas()
+        ct = mt.cols()
+        cols = ct.select("patient_id", sex=ct.clinical.sex).to_pandas()
         patients = dict(zip(cols.s, cols.patient_id))
         sex = dict(zip(cols.patient_id, cols.sex))
         source = args.store

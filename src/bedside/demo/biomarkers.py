@@ -10,12 +10,12 @@ cells at purity = 2 x the founding clone's VAF, the demo's clone model):
 * PT03 (COAD): microsatellite instability: 45 % of the demo microsatellites change length in the tumor
   (-3..+1 repeat units on haplotype A; on B as well with probability 0.5), an MSI-H colorectal tumor;
 * PT04 (IDC, germline BRCA1 c.68_69del on haplotype A): ERBB2 amplification (haplotype A region x 8, 9
-  copies in the tumor cells) and copy-neutral LOH over BRCA1 (haplotype B's region replaced by A's:
+  copies in the tumor cells, from the gene to the end of its contig) and copy-neutral LOH over BRCA1 (haplotype B's region replaced by A's:
   the germline frameshift becomes homozygous in the tumor cells, the "second hit").
 
 The biomarker genes and the microsatellites live in each contig's *appendix*, built after the core genome
 from their own random stream, so the core's sequence, coordinates and planted variants do not depend on
-them. Heterozygous background SNPs (germline, intergenic, about one per 1.2 kb per patient, each private
+them. Heterozygous background SNPs (germline, intergenic, about one per 600 bp per patient, each private
 to one patient, in the population VCF at 5-50 %) give the
 copy-number caller B-allele frequencies; they are planted after the core variants from their own stream.
 """
@@ -35,7 +35,7 @@ MS_PER_CONTIG = 9
 MS_SPACING = (220, 320)
 MS_UNITS = ("A", "T", "A", "T", "C", "G", "CA", "TG", "AG", "CT")
 MSI_FRACTION = 0.45
-BACKGROUND_SPACING = 300  # one site per ~300 bp, each private to one patient (~1 per 1.2 kb each)
+BACKGROUND_SPACING = 150  # one site per ~150 bp, each private to one patient (~1 per 600 bp each)
 CNV_PAD = 4000
 
 
@@ -140,8 +140,9 @@ def plan_biomarkers(ref, plans: dict, seed: int) -> dict[str, BiomarkerPlan]:
         out[patient] = BiomarkerPlan(patient, round(2 * top, 4))
     c, a, b = _span(ref, "CDKN2A", CNV_PAD)
     out["PT01"].copy.append(CopyEvent("CDKN2A", c, a, b, 0, 0, "homozygous_deletion"))
-    c, a, b = _span(ref, "ERBB2", 500)
-    out["PT04"].copy.append(CopyEvent("ERBB2", c, a, b, 8, 1, "amplification"))
+    # ERBB2 amplicon: from 500 bp before the gene block to the end of the contig
+    c, a, _b = _span(ref, "ERBB2", 500)
+    out["PT04"].copy.append(CopyEvent("ERBB2", c, a, len(ref.contigs[c]), 8, 1, "amplification"))
     brca1 = ref.gene("BRCA1")
     # copy-neutral LOH from 6 kb before BRCA1 to the end of the core of chr17
     lo = brca1.genomic_start - 1 - 6000
@@ -183,7 +184,7 @@ def background_snps(ref, plans: dict, seed: int, taken: set = frozenset()) -> di
     ms = [(c, s - 30, s + len(u) * n + 30) for c, s, u, n in ref.microsatellites]
     sites = []
     for contig, seq in ref.contigs.items():
-        pos = rng.randrange(200, BACKGROUND_SPACING)
+        pos = rng.randrange(200, 200 + BACKGROUND_SPACING)
         while pos < len(seq) - 200:
             blocked = any(c == contig and a <= pos <= b for c, a, b in genes + ms) or any(
                 c == contig and abs(p - pos) < 40 for c, p in used)
