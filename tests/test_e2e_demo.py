@@ -169,3 +169,32 @@ def test_recall_of_planted_variants(demo_run: Path, tmp_path: Path) -> None:
         assert rg >= GERMLINE_RECALL_MIN, f"{p} germline recall {rg:.2f}; missed "\
             f"{sorted(truth_g - called_g)}"
     print("\n".join(lines))
+
+
+def test_biomarkers_beyond_small_variants(demo_run: Path) -> None:
+    """Issue 11's demo plants reach the case record and the report: CDKN2A homozygous deletion (PT01),
+    EML4::ALK in-frame fusion with ALK therapy (PT02), MSI-H with checkpoint therapy (PT03), ERBB2
+    amplification and copy-neutral LOH over the germline BRCA1 variant (PT04)."""
+    def case(p: str) -> dict:
+        return json.loads((demo_run / f"results/{p}/case.json").read_text())
+
+    def report(p: str) -> dict:
+        return json.loads((demo_run / f"results/{p}/report.json").read_text())
+
+    pt01 = case("PT01")["copy_number"]
+    assert ("CDKN2A", "homozygous_deletion") in {(c["gene"], c["call"]) for c in pt01["calls"]}
+    fusions = case("PT02")["fusions"]
+    alk = [f for f in fusions if (f["gene5"], f["gene3"]) == ("EML4", "ALK")]
+    assert alk and alk[0]["frame"] == "in-frame" and alk[0]["tier"] == "I", fusions
+    assert "EML4::ALK fusion" in {k["label"] for k in report("PT02")["key_findings"]}
+    msi = next(b for b in case("PT03")["biomarkers"] if b["name"] == "MSI")
+    assert msi["classification"] == "MSI-H" and msi["tier"] == "I"
+    for p in ("PT01", "PT02", "PT04"):
+        assert next(b for b in case(p)["biomarkers"] if b["name"] == "MSI")["classification"] == "MSS", p
+    pt04 = case("PT04")
+    calls = {(c["gene"], c["call"]) for c in pt04["copy_number"]["calls"]}
+    assert {("ERBB2", "amplification"), ("BRCA1", "cn_loh")} <= calls
+    assert abs(pt04["copy_number"]["purity"] - 0.7) <= 0.1
+    brca1 = next(g for g in pt04["germline"] if g["consequence"]["gene"] == "BRCA1")
+    assert "LOH" in (brca1["tumor_zygosity"] or "")
+    assert "ERBB2 amplification" in {k["label"] for k in report("PT04")["key_findings"]}

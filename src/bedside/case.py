@@ -22,8 +22,12 @@ from bedside.errors import InputError
 from bedside.model import (
     Biomarker,
     Case,
+    CopyNumberCall,
+    CopyNumberProfile,
     Diplotype,
     Finding,
+    FusionCall,
+    MetExon14Event,
     Origin,
     PatientContext,
     QCMetric,
@@ -343,6 +347,137 @@ def build_assay(
     return assay
 
 
+def _bad(path, exc: Exception, what: str) -> InputError:
+    return InputError(f"not a valid {what} ({type(exc).__name__}: {exc})", path=path)
+
+
+def load_copy_number(genes: str | None, segments: str | None, summary: str | None,
+                     plot: str | None = None):
+    """CNV outputs (bedside cnv) -> (CopyNumberProfile with the non-neutral gene calls, segments or None)."""
+    from bedside.calling import cnv
+
+    fit: dict = {}
+    method = None
+    calls_json: list[dict] = []
+    if summary:
+        d = _load_json(summary)
+        try:
+            fit = d["fit"]
+            method = d.get("method")
+            calls_json = d.get("calls", [])
+            fit["status"]  # noqa: B018
+        except (KeyError, TypeError) as exc:
+            raise _bad(summary, exc, "cnv.json (needs fit.status)") from exc
+    calls: list[CopyNumberCall] = []
+    if genes:
+        try:
+            gene_calls = cnv.read_gene_calls(genes)
+        except (KeyError, ValueError, IndexError, OSError) as exc:
+            raise _bad(genes, exc, "gene-level copy-number table (genes.tsv)") from exc
+        calls = [CopyNumberCall(gene=g.gene, call=g.call, chrom=g.chrom, start=g.start, end=g.end,
+                                copy_number=g.copy_number, minor_cn=g.minor_cn, log2=g.log2, n_bins=g.n_bins,
+                                basis=g.basis) for g in gene_calls if g.call != "neutral"]
+    elif calls_json:
+        try:
+            calls = [CopyNumberCall(gene=c["gene"], call=c["call"], chrom=c.get("chrom"), start=c.get("start"),
+                                    end=c.get("end"), copy_number=c.get("copy_number"),
+                                    minor_cn=c.get("minor_cn"), log2=c.get("log2"), n_bins=c.get("n_bins"),
+                                    basis=c.get("basis")) for c in calls_json if c.get("call") != "neutral"]
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise _bad(summary, exc, "cnv.json calls list") from exc
+    segs = None
+    if segments:
+        try:
+            segs = cnv.read_segments(segments)
+        except (KeyError, ValueError, IndexError, OSError) as exc:
+            raise _bad(segments, exc, "copy-number segment table (segments.tsv)") from exc
+    if plot and not Path(plot).is_file():
+        raise InputError("copy-number plot not found", path=plot)
+    order = {"homozygous_deletion": 0, "amplification": 1, "cn_loh": 2, "loss": 3, "gain": 4}
+    calls.sort(key=lambda c: (order.get(c.call, 9), c.gene))
+    profile = CopyNumberProfile(
+        status=fit.get("status", "not_assessable" if not summary else "assessable"),
+        purity=fit.get("purity"), ploidy=fit.get("ploidy"),
+        reason=fit.get("reason") or (None if summary else "purity fit (cnv.json) not provided"),
+        purity_from_vafs=fit.get("purity_from_vafs"), vaf_agreement=fit.get("vaf_agreement"), method=method,
+        n_segments=len(segs) if segs is not None else None, calls=calls, plot=str(plot) if plot else None)
+    return profile, segs
+
+
+def tumor_vafs(somatic_vcf: str | None, tumor_sample: str | None, germline: list[Finding]) -> dict[str, float]:
+    """Tumor allele fraction (FORMAT/AD) of each germline variant from the somatic VCF, which keeps
+    germline-filtered records; variants absent there are left out."""
+    if not somatic_vcf or not tumor_sample or not germline:
+        return {}
+    import pysam
+
+    wanted = {f.variant.key for f in germline}
+    out: dict[str, float] = {}
+    try:
+        with pysam.VariantFile(str(somatic_vcf)) as vf:
+            if tumor_sample not in vf.header.samples:
+                return {}
+            for f in germline:
+                v = f.variant
+                try:
+                    recs = vf.fetch(v.chrom, v.pos - 1, v.pos)
+                except ValueError:  # no index or contig: not assessable from this file
+                    return out
+                for rec in recs:
+                    if rec.pos != v.pos or rec.ref != v.ref or v.alt not in (rec.alts or ()):
+                        continue
+                    ad = rec.samples[tumor_sample].get("AD")
+                    i = rec.alts.index(v.alt) + 1
+                    if ad and len(ad) > i and ad[0] is not None and ad[i] is not None and ad[0] + ad[i] > 0:
+                        key = v.key
+                        if key in wanted:
+                            out[key] = ad[i] / (ad[0] + ad[i])
+    except OSError as exc:
+        raise InputError(f"cannot read tumor allele counts ({exc})", path=somatic_vcf) from exc
+    return out
+
+
+def set_tumor_zygosity(germline: list[Finding], segments, purity: float | None,
+                       vafs: dict[str, float] | None = None) -> None:
+    """Zygosity in the tumor of each germline finding (LOH / retained) from the allele-specific segments;
+    with the tumor VAF, which allele the tumor kept (the variant: a second hit)."""
+    from bedside.calling import cnv
+
+    for f in germline:
+        f.tumor_zygosity = cnv.germline_zygosity(segments, f.variant.chrom, f.variant.pos,
+                                                 (vafs or {}).get(f.variant.key), purity)
+
+
+def load_fusions(path: str):
+    """fusions.json (bedside sv) -> (FusionCall list, MetExon14Event list)."""
+    from bedside.calling import sv
+
+    try:
+        fusions, met = sv.read_fusions(path)
+    except (KeyError, TypeError, ValueError, OSError) as exc:
+        raise _bad(path, exc, "fusions.json") from exc
+    fc = [FusionCall(gene5=f.gene5, gene3=f.gene3, frame=f.frame, transcript5=f.transcript5,
+                     transcript3=f.transcript3, breakpoint5=f.breakpoint5, breakpoint3=f.breakpoint3,
+                     region5=f.region5, region3=f.region3, svtype=f.svtype, tumor_pairs=f.tumor_pairs,
+                     tumor_split=f.tumor_split, normal_alt=f.normal_alt, known_partner=f.known_partner,
+                     relevant=f.relevant, junction=f.junction, filter=f.filter, sv_id=f.sv_id) for f in fusions]
+    fc.sort(key=lambda f: (not f.relevant, f.frame != "in-frame", f.gene5, f.gene3))
+    me = [MetExon14Event(record=m.record, mechanism=m.mechanism, source=m.source, chrom=m.chrom, start=m.start,
+                         end=m.end, tumor_support=m.tumor_support) for m in met]
+    return fc, me
+
+
+def load_msi(path: str) -> Biomarker:
+    from bedside.calling import msi
+
+    try:
+        return msi.to_biomarker(path)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _bad(path, exc, "msi.json") from exc
+    except OSError as exc:
+        raise InputError(f"cannot read MSI result ({exc})", path=path) from exc
+
+
 def generated_timestamp() -> str:
     """ISO time of generation; SOURCE_DATE_EPOCH (reproducible-builds.org) when set, for identical bytes."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
@@ -380,6 +515,12 @@ def build_case(
     tumor_coverage: str | None = None,
     normal_coverage: str | None = None,
     pgx_definitions: str | None = None,
+    cnv_genes: str | None = None,
+    cnv_segments: str | None = None,
+    cnv_json: str | None = None,
+    cnv_plot: str | None = None,
+    msi_json: str | None = None,
+    fusions_json: str | None = None,
 ) -> Case:
     from bedside import annotate, biomarkers, clinical, knowledge
 
@@ -419,18 +560,37 @@ def build_case(
         diplotypes, pgx_recs = load_pgx(pgx_json, normal_sample)
         pgx_meta = {k: v for k, v in _load_json(pgx_json).items() if k != "samples"}
     case.pgx = diplotypes
-    # therapy options: decided once by bedside.knowledge, stored, read by every output
-    case.therapy_options = knowledge.therapy_options(case.somatic + case.germline)
-    therapies = knowledge.therapies(case.somatic + case.germline)
-    case.rules = clinical.evaluate(context, therapies, diplotypes, pgx_recs)
-    case.recommendations = pgx_recs
-    case.prescribing = clinical.prescribing_view(context, therapies, diplotypes, pgx_recs, case.rules)
+    segments = None
+    if cnv_genes or cnv_json or cnv_segments:
+        case.copy_number, segments = load_copy_number(cnv_genes, cnv_segments, cnv_json, cnv_plot)
+        if tumor_type:
+            knowledge.tier_copy_number(case.copy_number.calls, tumor_type, kb)
+        if segments:
+            set_tumor_zygosity(case.germline, segments, case.copy_number.purity,
+                               tumor_vafs(somatic_vcf, tumor_sample, case.germline))
+    if fusions_json:
+        case.fusions, case.met_exon14 = load_fusions(fusions_json)
+        if tumor_type:
+            knowledge.tier_fusions(case.fusions, tumor_type, kb)
+            knowledge.tier_met_exon14(case.met_exon14, tumor_type, kb)
     tmb = None
     if tmb_json:
         tmb = _load_json(tmb_json)
         case.biomarkers = biomarkers.biomarkers_from_tmb_json(tmb)
     elif somatic_vcf:
         case.biomarkers = [biomarkers.tmb_biomarker(None, None, reason="TMB was not computed for this run")]
+    if msi_json:
+        case.biomarkers.append(load_msi(msi_json))
+    if tumor_type:
+        knowledge.tier_biomarkers(case.biomarkers, tumor_type, kb)
+    # therapy options: decided once by bedside.knowledge, stored, read by every output
+    events = [*case.somatic, *case.germline, *(case.copy_number.calls if case.copy_number else []),
+              *case.fusions, *case.met_exon14, *case.biomarkers]
+    case.therapy_options = knowledge.therapy_options(events)
+    therapies = knowledge.therapies(events)
+    case.rules = clinical.evaluate(context, therapies, diplotypes, pgx_recs)
+    case.recommendations = pgx_recs
+    case.prescribing = clinical.prescribing_view(context, therapies, diplotypes, pgx_recs, case.rules)
     tmb_b: Biomarker | None = biomarkers.iter_codes(case.biomarkers, "TMB")
     # back-compat fields: the per-Mb value only when assessable (never a figure the verdict withholds)
     if tmb_b is not None:
@@ -447,6 +607,9 @@ def build_case(
         regions={"tumor": tumor_regions, "normal": normal_regions},
         coverage={"tumor": tumor_coverage, "normal": normal_coverage},
     )
+    ran = (["CNV"] if case.copy_number else []) + (["SV", "fusion"] if fusions_json else []) \
+        + (["MSI"] if msi_json else [])
+    case.assay["variant_classes"] = [*case.assay.get("variant_classes", []), *ran]
     case.versions = {
         **tool_versions(),
         **knowledge_versions(kb, pgx_meta),
@@ -459,6 +622,8 @@ def build_case(
         case.versions["gene annotation"] = Path(gff3).name
     if build:
         case.versions["reference build"] = build
+    if case.copy_number and case.copy_number.method:
+        case.versions["copy number"] = case.copy_number.method
     case.generated = generated_timestamp()
     failed = [m for m in case.qc if m.passed is False]
     if failed:

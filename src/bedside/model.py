@@ -140,6 +140,7 @@ class Finding:
     tumor_only: bool = False
     notes: list[str] = field(default_factory=list)
     oncogenicity: Oncogenicity | None = None
+    tumor_zygosity: str | None = None  # germline variant in the tumor: LOH / retained (from copy number)
 
 
 @dataclass
@@ -174,6 +175,103 @@ class Biomarker:
     reason: str | None = None  # why not assessable, or caveats
     definition: str | None = None  # which variant classes count, over which territory
     citations: list[Citation] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)  # knowledge rows matched (MSI-H, TMB-H)
+    tier: Tier | None = None
+
+    @property
+    def label(self) -> str:
+        cls = self.classification or self.status
+        return cls if cls.upper().startswith(self.name.upper()) else f"{self.name} {cls}"  # "MSI-H", "TMB High"
+
+
+@dataclass
+class CopyNumberCall:
+    """A gene-level copy-number call (bedside.calling.cnv genes.tsv), tiered like a finding."""
+
+    gene: str
+    call: str  # amplification | gain | loss | homozygous_deletion | cn_loh
+    chrom: str | None = None
+    start: int | None = None  # 0-based
+    end: int | None = None
+    copy_number: int | None = None
+    minor_cn: int | None = None
+    log2: float | None = None
+    n_bins: int | None = None
+    basis: str | None = None  # purity fit | log2 thresholds
+    tier: Tier | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.gene} {self.call.replace('_', ' ')}"
+
+
+@dataclass
+class CopyNumberProfile:
+    """Purity / ploidy fit and the non-neutral gene-level calls of one tumor."""
+
+    status: str  # assessable | not_assessable (purity fit)
+    purity: float | None = None
+    ploidy: float | None = None
+    reason: str | None = None
+    purity_from_vafs: float | None = None
+    vaf_agreement: str | None = None
+    method: str | None = None
+    n_segments: int | None = None
+    calls: list[CopyNumberCall] = field(default_factory=list)
+    plot: str | None = None  # path of the genome-wide plot (PNG) the report embeds
+
+
+@dataclass
+class FusionCall:
+    """A gene fusion annotated from somatic SV breakpoints (bedside.calling.sv fusions.json)."""
+
+    gene5: str
+    gene3: str
+    frame: str = "unknown"  # in-frame | out-of-frame | unknown | not coding
+    transcript5: str | None = None
+    transcript3: str | None = None
+    breakpoint5: str | None = None
+    breakpoint3: str | None = None
+    region5: str | None = None
+    region3: str | None = None
+    svtype: str | None = None
+    tumor_pairs: int | None = None
+    tumor_split: int | None = None
+    normal_alt: int | None = None
+    known_partner: str | None = None
+    relevant: bool = False
+    junction: str = "observed"
+    filter: str | None = None
+    sv_id: str | None = None
+    tier: Tier | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return f"{self.gene5}::{self.gene3} fusion"
+
+
+@dataclass
+class MetExon14Event:
+    """A somatic event predicted to skip MET exon 14."""
+
+    record: str
+    mechanism: str
+    source: str | None = None  # sv | small_variant
+    chrom: str | None = None
+    start: int | None = None
+    end: int | None = None
+    tumor_support: int | None = None
+    tier: Tier | None = None
+    evidence: list[Evidence] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return "MET exon 14 skipping"
 
 
 @dataclass
@@ -298,6 +396,9 @@ class Case:
     therapy_options: list[TherapyOption] = field(default_factory=list)
     prescribing: list[DrugView] = field(default_factory=list)
     assay: dict[str, Any] = field(default_factory=dict)  # scope: targets, genes, callable Mb, depth
+    copy_number: CopyNumberProfile | None = None
+    fusions: list[FusionCall] = field(default_factory=list)
+    met_exon14: list[MetExon14Event] = field(default_factory=list)
 
 
 def to_dict(obj: Any) -> Any:

@@ -225,19 +225,6 @@ def qc_gate_args():
     return args
 
 
-def biomarker_outputs(patient):
-    """Copy number for every tumor; MSI and SVs/fusions where the patient has a matched normal."""
-    if not tumor_of(patient):
-        return []
-    outs = [f"results/{patient}/cnv/genes.tsv"]
-    if normal_of(patient):
-        outs += [
-            f"results/{patient}/biomarkers/msi.json",
-            f"results/{patient}/sv/fusions.json",
-        ]
-    return outs
-
-
 def get_final_outputs():
     outs = ["results/cohort/multiqc/multiqc_report.html", "results/cohort/summary.html"]
     for p in PATIENTS:
@@ -246,7 +233,6 @@ def get_final_outputs():
             f"results/{p}/report.json",
             f"results/{p}/report.fhir.json",
         ]
-        outs += biomarker_outputs(p)
         if cfg("report", "pdf", default=True):
             outs.append(f"results/{p}/report.pdf")
     if len(NORMALS) > 1:
@@ -334,6 +320,17 @@ def case_inputs(wc):
     for key in ("population", "clinvar"):
         if cfg("resources", key):
             inputs[key] = resource_vcf(key)
+    if tumor_of(wc.patient):
+        d = f"results/{wc.patient}/cnv"
+        inputs.update(
+            cnv_genes=f"{d}/genes.tsv",
+            cnv_segments=f"{d}/segments.tsv",
+            cnv_json=f"{d}/cnv.json",
+            cnv_plot=f"{d}/cnv.png",
+        )
+        if normal_of(wc.patient):
+            inputs["msi"] = f"results/{wc.patient}/biomarkers/msi.json"
+            inputs["fusions"] = f"results/{wc.patient}/sv/fusions.json"
     for role, sample in (
         ("tumor", tumor_of(wc.patient)),
         ("normal", normal_of(wc.patient)),
@@ -365,6 +362,12 @@ def case_args(wc, input):
         "normal_dist",
         "normal_regions",
         "normal_coverage",
+        "cnv_genes",
+        "cnv_segments",
+        "cnv_json",
+        "cnv_plot",
+        "msi",
+        "fusions",
     ):
         if key in input.keys():
             args += [f"--{key.replace('_', '-')}", input[key]]

@@ -190,6 +190,10 @@ def update(store: str | Path, *, vcfs: list[str | Path] = (), cases: list[str | 
     vcf_digests = dict(meta.vcfs)
     for vcf in vcfs:
         new = [s for s in records.vcf_samples(vcf) if s not in have]
+        digest = records.sha256(vcf)
+        if vcf_digests.get(str(vcf), digest) != digest:
+            log.warning("%s changed since the store was built: the genotypes of samples already in the store "
+                        "are not re-imported (run a full build after re-genotyping the cohort)", vcf)
         if not new:
             continue
         nm = import_genotypes(vcf, build_name, fai)
@@ -200,7 +204,7 @@ def update(store: str | Path, *, vcfs: list[str | Path] = (), cases: list[str | 
         mt = mt.union_cols(nm.select_rows(*mt.row_value), row_join_type="outer")
         added += new
         have |= set(new)
-        vcf_digests[str(vcf)] = records.sha256(vcf)
+        vcf_digests[str(vcf)] = digest
     refreshed = []
     changed = []
     for c in cases:

@@ -56,8 +56,38 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--pgx-definitions",
         help="allele-definition folder (version recorded); default: the folder named in the PGx JSON",
     )
+    p.add_argument("--cnv-dir", help="bedside cnv output folder: reads genes.tsv, segments.tsv, cnv.json and "
+                   "cnv.png from it (each overridable below)")
+    p.add_argument("--cnv-genes", help="gene-level copy-number calls (bedside cnv genes.tsv)")
+    p.add_argument("--cnv-segments", help="copy-number segments (bedside cnv segments.tsv): germline LOH in tumor")
+    p.add_argument("--cnv-json", help="purity/ploidy fit (bedside cnv cnv.json)")
+    p.add_argument("--cnv-plot", help="genome-wide copy-number plot (bedside cnv cnv.png) for the report")
+    p.add_argument("--msi", help="MSI result (bedside msi msi.json)")
+    p.add_argument("--fusions", help="fusions and MET exon 14 events (bedside sv fusions.json)")
     p.add_argument("--out", required=True)
     p.set_defaults(func=run)
+
+
+def _cnv_paths(args: argparse.Namespace) -> dict[str, str | None]:
+    """Explicit --cnv-* files, else the standard names inside --cnv-dir (the plot only when it exists)."""
+    from pathlib import Path
+
+    base = Path(args.cnv_dir) if args.cnv_dir else None
+    if base is not None and not base.is_dir():
+        from bedside.errors import InputError
+
+        raise InputError("--cnv-dir is not a folder", path=base)
+
+    def pick(explicit, name, optional=False):
+        if explicit or base is None:
+            return explicit
+        p = base / name
+        return str(p) if (p.exists() or not optional) else None
+
+    return {"cnv_genes": pick(args.cnv_genes, "genes.tsv"),
+            "cnv_segments": pick(args.cnv_segments, "segments.tsv", optional=True),
+            "cnv_json": pick(args.cnv_json, "cnv.json"),
+            "cnv_plot": pick(args.cnv_plot, "cnv.png", optional=True)}
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,6 +116,9 @@ def run(args: argparse.Namespace) -> int:
         tumor_coverage=args.tumor_coverage,
         normal_coverage=args.normal_coverage,
         pgx_definitions=args.pgx_definitions,
+        msi_json=args.msi,
+        fusions_json=args.fusions,
+        **_cnv_paths(args),
     )
     with atomic_path(args.out) as tmp:
         tmp.write_text(json.dumps(to_dict(case), indent=2) + "\n")

@@ -5,6 +5,7 @@ resistance) that the case record, the report and the cohort summary read; ``ther
 of recommended in-type therapies (used by the clinical rules).
 """
 
+from bedside.knowledge.events import tier_biomarkers, tier_copy_number, tier_fusions, tier_met_exon14
 from bedside.knowledge.kb import KnowledgeBase, load_knowledge, versions
 from bedside.knowledge.match import therapies, therapy_options, tumor_match
 from bedside.knowledge.tiering import (
@@ -22,7 +23,11 @@ __all__ = [
     "load_knowledge",
     "therapies",
     "therapy_options",
+    "tier_biomarkers",
+    "tier_copy_number",
     "tier_findings",
+    "tier_fusions",
+    "tier_met_exon14",
     "tumor_match",
     "versions",
 ]

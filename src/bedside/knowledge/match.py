@@ -97,10 +97,12 @@ def in_type(ev: Evidence) -> bool:
 
 def counts(f: Finding) -> bool:
     """Whether a finding's evidence is in play: tier I/II somatic findings, germline findings with evidence."""
-    return f.origin is Origin.GERMLINE or f.tier in (Tier.I, Tier.II)
+    return getattr(f, "origin", None) is Origin.GERMLINE or f.tier in (Tier.I, Tier.II)
 
 
 def finding_label(f: Finding) -> str:
+    if not isinstance(f, Finding):  # copy-number / fusion / MET exon 14 / MSI / TMB events label themselves
+        return f.label
     c = f.consequence
     if c and c.gene:
         return f"{c.gene} {c.hgvs_p or c.hgvs_c or c.consequence or f.variant.key}".strip()

@@ -21,6 +21,11 @@ What is emitted (profiles of http://hl7.org/fhir/uv/genomics-reporting, version 
   as evidence level 93044-6, the recommendation text and citations in ``note``).
 * a ``molecular-biomarker`` Observation for TMB (LOINC 94076-7, UCUM 1/1000000{Base}, interpretation H/L);
   a TMB that is not assessable carries no value, a dataAbsentReason and the reason in ``note``.
+* a ``molecular-biomarker`` Observation for MSI (LOINC 81695-9; LA14122-8 "Stable" for MSS, the class as
+  text otherwise), not assessable as for TMB;
+* ``variant`` Observations (LOINC 69548-6, Present) for tiered gene-level copy-number calls (copy number as
+  LOINC 82155-3), relevant fusions (both genes studied) and MET exon 14 skipping events; therapeutic
+  implications derive from them.
 
 Codes without a verified code-system mapping (phenotype names, AMP levels, OncoTree codes, drug names) are
 sent as CodeableConcept.text rather than invented codings. Resource ids are UUID v5 of the patient and the
@@ -303,6 +308,44 @@ def _variant(b: _Builder, f: Finding, key: str, specimen: str | None) -> str:
     return url
 
 
+def _events(case: Case) -> list:
+    """Tiered copy-number calls, relevant fusions and MET exon 14 events (what the report lists with a tier)."""
+    cn = [c for c in (case.copy_number.calls if case.copy_number else []) if c.tier is not None]
+    return cn + [f for f in case.fusions if f.tier is not None] + [m for m in case.met_exon14]
+
+
+def _event(b: _Builder, ev, specimen: str | None) -> str:
+    """A variant Observation for a copy-number call, fusion or MET exon 14 event: genes studied, the
+    copy number (LOINC 82155-3) where called, the alteration in words and its AMP tier."""
+    from bedside.model import CopyNumberCall, FusionCall
+
+    genes = [ev.gene5, ev.gene3] if isinstance(ev, FusionCall) else (
+        [ev.gene] if isinstance(ev, CopyNumberCall) else ["MET"])
+    comps = [_component(_cc(LOINC, "48018-6", "Gene studied [ID]"), valueCodeableConcept=gene_concept(g))
+             for g in genes]
+    comps.append(_component(_cc(LOINC, "48002-0", "Genomic source class [Type]"),
+                            valueCodeableConcept=_cc(LOINC, "LA6684-0", "Somatic")))
+    notes = [{"text": ev.label}]
+    if isinstance(ev, CopyNumberCall):
+        if ev.copy_number is not None:
+            comps.append(_component(_cc(LOINC, "82155-3", "Genomic structural variant copy number"),
+                                    valueQuantity={"value": ev.copy_number, "system": UCUM, "code": "1"}))
+        notes.append({"text": f"{ev.chrom}:{ev.start}-{ev.end} (0-based), total copies {ev.copy_number}, "
+                              f"minor copies {ev.minor_cn}, log2 {ev.log2}, basis {ev.basis}"})
+    elif isinstance(ev, FusionCall):
+        notes.append({"text": f"breakpoints {ev.breakpoint5} ({ev.region5}) -> {ev.breakpoint3} ({ev.region3}), "
+                              f"frame {ev.frame}, {ev.tumor_pairs} read pairs / {ev.tumor_split} split reads"})
+    else:
+        notes.append({"text": f"{ev.record}: {ev.mechanism}"})
+    if ev.tier is not None:
+        comps.append(_component(_cc(LOINC, "53037-8", "Genetic variation clinical significance [Imp]"),
+                                valueCodeableConcept=_text(f"AMP/ASCO/CAP 2017 {TIER_TEXT[ev.tier.value]}")))
+    obs = b.observation("variant", _cc(LOINC, "69548-6", "Genetic variant assessment"),
+                        valueCodeableConcept=_cc(LOINC, "LA9633-4", "Present"), component=comps, note=notes,
+                        specimen={"reference": specimen} if specimen else None)
+    return b.add(b.ref("Observation", "event", ev.label), obs)
+
+
 def _therapy_rows(case: Case) -> list[dict[str, Any]]:
     """Therapy implications from the stored Case.therapy_options (decided once by bedside.knowledge)."""
     rows = []
@@ -359,6 +402,8 @@ def build_bundle(case: Case) -> dict[str, Any]:
         for f in findings:
             url = _variant(b, f, f"{origin}:{f.variant.key}", spec)
             by_label.setdefault(finding_label(f), []).append(url)
+    for ev in _events(case):
+        by_label.setdefault(ev.label, []).append(_event(b, ev, specimens.get("tumor")))
     # therapeutic implications of the therapy options
     for i, row in enumerate(_therapy_rows(case)):
         derived = [{"reference": u} for label in row["findings"] for u in by_label.get(label, [])]
@@ -489,6 +534,31 @@ def build_bundle(case: Case) -> dict[str, Any]:
             specimen={"reference": specimens["tumor"]} if "tumor" in specimens else None,
         )
         b.add(b.ref("Observation", "biomarker", "TMB"), obs)
+    msi = bm.iter_codes(case.biomarkers, "MSI")
+    if msi is not None:
+        # LOINC 81695-9 (the genomics-reporting IG's MSI profile code); answer LA14122-8 "Stable" for MSS,
+        # the classification as text otherwise (no LOINC answer code is asserted that was not checked)
+        fields = {}
+        notes = [{"text": f"Definition: {msi.definition}"}] if msi.definition else []
+        if msi.status == "assessable" and msi.classification:
+            fields["valueCodeableConcept"] = (_cc(LOINC, "LA14122-8", "Stable", text="MSS")
+                                              if msi.classification == "MSS" else _text(msi.classification))
+            if msi.value is not None:
+                notes.append({"text": f"MSI score {msi.value:g} {msi.unit or ''}".rstrip()
+                              + (f"; MSI-H at >= {msi.threshold:g}" if msi.threshold is not None else "")})
+            if msi.reason:
+                notes.append({"text": msi.reason})
+        else:
+            fields["dataAbsentReason"] = _cc(DATA_ABSENT, "unsupported", "Unsupported")
+            notes.append({"text": f"Not assessable: {msi.reason}"})
+        obs = b.observation(
+            "molecular-biomarker",
+            _cc(LOINC, "81695-9", "Microsatellite instability [Interpretation] in Cancer specimen Qualitative"),
+            note=notes + _cite_notes(msi.citations),
+            **fields,
+            specimen={"reference": specimens["tumor"]} if "tumor" in specimens else None,
+        )
+        b.add(b.ref("Observation", "biomarker", "MSI"), obs)
     # the report
     report: dict[str, Any] = {
         "resourceType": "DiagnosticReport",
@@ -550,6 +620,10 @@ def conclusion(case: Case) -> str:
     tmb = bm.iter_codes(case.biomarkers, "TMB")
     if tmb is not None:
         parts.append("TMB: " + bm.display(tmb) + ".")
+    msi = bm.iter_codes(case.biomarkers, "MSI")
+    if msi is not None:
+        parts.append("MSI: " + (msi.classification if msi.status == "assessable" and msi.classification
+                                else "not assessable") + ".")
     alerts = [v.drug for v in case.prescribing if v.urgency == "alert"]
     if alerts:
         parts.append("Prescribing alerts: " + ", ".join(alerts) + ".")

@@ -19,6 +19,9 @@ from bedside.model import (
     Biomarker,
     Case,
     Citation,
+    CopyNumberProfile,
+    FusionCall,
+    MetExon14Event,
     Diplotype,
     DrugView,
     Evidence,
@@ -106,6 +109,7 @@ def finding_row(f: Finding) -> dict[str, Any]:
         "filters": list(f.filters),
         "tumor_only": f.tumor_only,
         "notes": list(f.notes),
+        "tumor_zygosity": f.tumor_zygosity,
     }
 
 
@@ -152,6 +156,43 @@ def biomarker_row(b: Biomarker) -> dict[str, Any]:
         "threshold": _num(b.threshold), "territory_mb": _num(b.territory_mb),
         "min_territory_mb": _num(b.min_territory_mb), "count": b.count, "reason": b.reason,
         "definition": b.definition, "citations": [cite(c) for c in b.citations],
+        "tier": b.tier.value if b.tier else None,
+    }
+
+
+def copy_number_section(p: CopyNumberProfile | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    return {
+        "status": p.status, "purity": _num(p.purity), "ploidy": _num(p.ploidy), "reason": p.reason,
+        "purity_from_vafs": _num(p.purity_from_vafs), "vaf_agreement": p.vaf_agreement, "method": p.method,
+        "n_segments": p.n_segments, "plot": p.plot,
+        "calls": [{
+            "label": c.label, "gene": c.gene, "call": c.call, "chrom": c.chrom, "start": c.start, "end": c.end,
+            "copy_number": c.copy_number, "minor_cn": c.minor_cn, "log2": _num(c.log2), "basis": c.basis,
+            "tier": c.tier.value if c.tier else None, "notes": list(c.notes),
+            "evidence": [evidence_row(e) for e in c.evidence],
+        } for c in sorted(p.calls, key=lambda c: (TIER_ORDER.get(c.tier, 4), c.gene))],
+    }
+
+
+def fusion_row(f: FusionCall) -> dict[str, Any]:
+    return {
+        "label": f.label, "gene5": f.gene5, "gene3": f.gene3, "frame": f.frame,
+        "transcript5": f.transcript5, "transcript3": f.transcript3,
+        "breakpoint5": f.breakpoint5, "breakpoint3": f.breakpoint3, "region5": f.region5, "region3": f.region3,
+        "svtype": f.svtype, "tumor_pairs": f.tumor_pairs, "tumor_split": f.tumor_split,
+        "normal_alt": f.normal_alt, "known_partner": f.known_partner, "relevant": f.relevant,
+        "junction": f.junction, "tier": f.tier.value if f.tier else None, "notes": list(f.notes),
+        "evidence": [evidence_row(e) for e in f.evidence],
+    }
+
+
+def met14_row(m: MetExon14Event) -> dict[str, Any]:
+    return {
+        "label": m.label, "record": m.record, "mechanism": m.mechanism, "source": m.source,
+        "tumor_support": m.tumor_support, "tier": m.tier.value if m.tier else None, "notes": list(m.notes),
+        "evidence": [evidence_row(e) for e in m.evidence],
     }
 
 
@@ -387,6 +428,10 @@ def prepare(case: Case, institution: str = "", language: str = "en",
         "somatic": [finding_row(f) for f in somatic],
         "tiers_count": tiers_count,
         "germline": [finding_row(f) for f in case.germline],
+        "copy_number": copy_number_section(case.copy_number),
+        "fusions": [fusion_row(f) for f in sorted(case.fusions, key=lambda f: (TIER_ORDER.get(f.tier, 4),
+                                                                                f.label))],
+        "met_exon14": [met14_row(m) for m in case.met_exon14],
         "prescribing": [drug_view_row(d) for d in prescribing],
         "pgx": {"diplotypes": [diplotype_row(d) for d in sorted(case.pgx, key=lambda d: d.gene)],
                 "in_play": pgx_in_play, "appendix": pgx_appendix,

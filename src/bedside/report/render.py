@@ -27,7 +27,7 @@ from bedside.report import plots
 from bedside.report.prepare import prepare
 
 LANGUAGES = ("en", "ko")
-SECTIONS = ["summary", "therapy", "biomarkers", "somatic", "germline", "prescribing", "pgx", "rules", "qc",
+SECTIONS = ["summary", "therapy", "biomarkers", "copy_number", "fusions", "somatic", "germline", "prescribing", "pgx", "rules", "qc",
             "legend", "limitations", "methods", "appendix"]
 
 
@@ -281,7 +281,26 @@ def make_plots(content: dict[str, Any], language: str = "en") -> dict[str, str |
         "coverage": plots.coverage_svg(assay["coverage"], assay["min_depth"], msgs),
         "vaf": plots.vaf_svg(content["somatic"], assay["detection_limit_vaf"], msgs),
         "tmb": plots.tmb_svg(content["patient"]["id"], tmb, content["cohort_tmb"], msgs),
+        "cnv": cnv_plot_img((content.get("copy_number") or {}).get("plot"), msgs),
     }
+
+
+def cnv_plot_img(path: str | None, msgs: dict[str, str]) -> str | None:
+    """The copy-number plot (PNG written by ``bedside cnv``) inline as a data: URI, so the HTML stays offline;
+    None when there is none or it cannot be read (the section then says so)."""
+    import base64
+    import html as _html
+
+    if not path:
+        return None
+    try:
+        data = Path(path).read_bytes()
+    except OSError:
+        return None
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    alt = _html.escape(msgs.get("fig_cnv", "copy number"), quote=True)
+    return f'<img class="cnv-plot" alt="{alt}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
 
 
 def warm(language: str = "en") -> None:
