@@ -1,0 +1,132 @@
+"""Knowledge rows for the non-small-variant biomarkers (issue 11 item 4): gene fusions, ERBB2 amplification and
+MSI-H matched through bedside.knowledge.events against the bundled somatic_evidence.tsv.
+
+Each case builds the caller's event the way the case record does (model.FusionCall / CopyNumberCall / Biomarker)
+and checks which curated therapies match, at which AMP level for this patient, and the tier."""
+
+from __future__ import annotations
+
+import pytest
+
+from bedside.knowledge import events, load_knowledge
+from bedside.model import Biomarker, CopyNumberCall, FusionCall, Tier
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_knowledge()
+
+
+def _fusion(gene5: str, gene3: str, partner: str, frame: str = "in-frame", filt: str = "PASS") -> FusionCall:
+    return FusionCall(gene5=gene5, gene3=gene3, frame=frame, known_partner=partner, relevant=True, filter=filt,
+                      svtype="BND", tumor_pairs=12, tumor_split=8, normal_alt=0)
+
+
+def _amp(gene: str, basis: str = "purity fit") -> CopyNumberCall:
+    return CopyNumberCall(gene=gene, call="amplification", chrom="chr17", copy_number=12, basis=basis)
+
+
+def _msi_h() -> Biomarker:
+    return Biomarker(name="MSI", status="assessable", value=34.0, classification="MSI-H")
+
+
+def _levels(obj) -> dict[str, str]:
+    """therapy -> level for this patient (the best one when a therapy matches several rows)."""
+    out: dict[str, str] = {}
+    for e in obj.evidence:
+        if e.patient_level and (e.therapy not in out or e.patient_level < out[e.therapy]):
+            out[e.therapy] = e.patient_level
+    return out
+
+
+# (event, OncoTree code, therapies expected at level A for this patient, expected tier)
+CASES = [
+    pytest.param(lambda: _fusion("EML4", "ALK", "ALK"), "LUAD",
+                 {"alectinib", "lorlatinib", "brigatinib", "ceritinib"}, Tier.I, id="eml4_alk_luad"),
+    pytest.param(lambda: _fusion("CCDC6", "RET", "RET"), "THPA", {"selpercatinib"}, Tier.I,
+                 id="ccdc6_ret_papillary_thyroid"),
+    pytest.param(lambda: _fusion("KIF5B", "RET", "RET"), "LUAD", {"selpercatinib"}, Tier.I, id="kif5b_ret_luad"),
+    pytest.param(lambda: _fusion("FGFR3", "TACC3", "FGFR3"), "BLCA", {"erdafitinib"}, Tier.I,
+                 id="fgfr3_tacc3_urothelial"),
+    pytest.param(lambda: _amp("ERBB2"), "IDC", {"trastuzumab", "trastuzumab deruxtecan"}, Tier.I,
+                 id="erbb2_amp_breast"),
+    pytest.param(lambda: _amp("ERBB2"), "STAD",
+                 {"trastuzumab + cisplatin + capecitabine", "trastuzumab + cisplatin + fluorouracil"}, Tier.I,
+                 id="erbb2_amp_gastric"),
+    pytest.param(lambda: _amp("ERBB2"), "GEJ",
+                 {"trastuzumab + cisplatin + capecitabine", "trastuzumab + cisplatin + fluorouracil"}, Tier.I,
+                 id="erbb2_amp_gej"),
+]
+
+
+@pytest.mark.parametrize("make,code,expected,tier", CASES)
+def test_event_matches_the_curated_approvals(kb, make, code, expected, tier):
+    ev = make()
+    if isinstance(ev, FusionCall):
+        events.tier_fusions([ev], code, kb)
+    else:
+        events.tier_copy_number([ev], code, kb)
+    levels = _levels(ev)
+    assert {t for t, lv in levels.items() if lv == "A"} >= expected, levels
+    assert ev.tier == tier
+    for e in ev.evidence:
+        assert any(c.pmid for c in e.citations), e.source_id  # every matched row carries its pivotal PMID
+        assert any(c.url and c.version for c in e.citations), e.source_id  # and the label version it was curated from
+
+
+def test_new_rows_carry_two_sources_and_the_label_version(kb):
+    new = {"BED-ALK-2", "BED-ALK-3", "BED-ALK-4", "BED-RET-f2", "BED-FGFR3-f1", "BED-ERBB2-amp2",
+           "BED-ERBB2-amp3", "BED-ERBB2-amp4", "BED-ERBB2-amp5", "BED-ERBB2-amp6", "BED-MSI-3"}
+    rows = {e.evidence.source_id: e.evidence for e in kb.entries if e.evidence.source_id in new}
+    assert set(rows) == new
+    for rid, e in rows.items():
+        assert e.origin == "somatic" and e.eligibility and e.biomarker_type != "small_variant", rid
+        pmids = [c.pmid for c in e.citations if c.pmid]
+        notes = " ".join(c.note or "" for c in e.citations)
+        assert pmids and "confirmed by two independent sources" in notes, rid
+        assert all(f"PMID {p} confirmed" in notes for p in pmids), rid
+        assert all(c.version and c.url and c.url.endswith("lbl.pdf") for c in e.citations), rid
+
+
+def test_msi_h_colorectal_gets_pembrolizumab_and_nivolumab_ipilimumab(kb):
+    b = _msi_h()
+    events.tier_biomarkers([b], "COAD", kb)
+    levels = _levels(b)
+    assert levels.get("pembrolizumab") == "A"
+    assert levels.get("nivolumab + ipilimumab") == "A"
+    assert b.tier == Tier.I
+
+
+def test_msi_h_outside_colorectal_does_not_get_the_colorectal_combination_at_level_a(kb):
+    b = _msi_h()
+    events.tier_biomarkers([b], "UCEC", kb)
+    levels = _levels(b)
+    assert levels.get("pembrolizumab") == "A"  # tumor-agnostic label
+    assert levels.get("nivolumab + ipilimumab") == "C"  # CRC-only approval: another tumor type
+
+
+def test_alk_fusion_outside_lung_is_level_c(kb):
+    f = _fusion("EML4", "ALK", "ALK")
+    events.tier_fusions([f], "COAD", kb)
+    levels = _levels(f)
+    assert levels.get("lorlatinib") == "C" and levels.get("brigatinib") == "C"
+    assert f.tier == Tier.II
+
+
+def test_erbb2_amplification_in_gastric_cancer_does_not_get_breast_only_t_dxd_at_level_a(kb):
+    c = _amp("ERBB2")
+    events.tier_copy_number([c], "STAD", kb)
+    assert _levels(c).get("trastuzumab deruxtecan") == "C"
+
+
+@pytest.mark.parametrize("frame,filt", [("out-of-frame", "PASS"), ("in-frame", "LowQual")])
+def test_out_of_frame_or_filtered_fusions_match_no_therapy(kb, frame, filt):
+    f = _fusion("EML4", "ALK", "ALK", frame=frame, filt=filt)
+    events.tier_fusions([f], "LUAD", kb)
+    assert f.evidence == []
+
+
+def test_log2_only_amplification_is_not_matched(kb):
+    c = _amp("ERBB2", basis="log2 thresholds")
+    events.tier_copy_number([c], "IDC", kb)
+    assert c.evidence == [] and c.tier is None
