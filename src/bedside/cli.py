@@ -40,6 +40,7 @@ COMMANDS = [
     "cnv",
     "msi",
     "sv",
+    "cohort_platform",
 ]
 
 
@@ -103,6 +104,9 @@ def _report(command: str, exc: BedsideError) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    from bedside.commands.cohort_platform import route
+
+    argv = route(argv)  # `bedside cohort qc|query|...` -> the Hail cohort platform; `bedside cohort CASES` stays
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -237,6 +237,13 @@ def get_final_outputs():
             outs.append(f"results/{p}/report.pdf")
     if len(NORMALS) > 1:
         outs.append("results/cohort/germline/joint.vcf.gz")
+        if cfg("cohort", "enabled", default=True):
+            outs += [
+                "results/cohort/cohort.mt.json",
+                "results/cohort/qc/sample_qc.tsv",
+                "results/cohort/identity/identity.tsv",
+                "results/cohort/cohort_platform.html",
+            ]
     return outs
 
 
