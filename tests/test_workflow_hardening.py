@@ -221,7 +221,7 @@ def test_config_defaults_come_from_the_schema(project: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert "--min-vaf 0.02 " in out
-    assert "--min-qual 20 --min-depth 5 --caller both" in out
+    assert "--min-qual 20 --min-depth 5 --filter-model default --caller both" in out
 
 
 def test_somatic_min_vaf_default_agrees_with_the_package() -> None:

@@ -4,38 +4,6 @@
 # Not scattered: per-patient cost is small next to alignment (benchmarks/README.md, time per Mb).
 
 
-def biomarker_pair(wc):
-    t, n = tumor_of(wc.patient), normal_of(wc.patient)
-    inputs = {"tumor": sample_bam(t), "tumor_bai": sample_bai(t), "ref": REF}
-    if n:
-        inputs["normal"] = sample_bam(n)
-        inputs["normal_bai"] = sample_bai(n)
-    return inputs
-
-
-def cnv_inputs(wc):
-    inputs = biomarker_pair(wc)
-    inputs["gff3"] = GFF
-    n = normal_of(wc.patient)
-    if n:
-        inputs["germline"] = f"results/{wc.patient}/germline/{n}.vcf.gz"
-    inputs["somatic"] = f"results/{wc.patient}/somatic/{wc.patient}.vcf.gz"
-    return inputs
-
-
-def cnv_args(wc, input):
-    args = ["--gff3", input.gff3, "--somatic-vcf", input.somatic]
-    if "normal" in input.keys():
-        args += ["--normal", input.normal, "--germline-vcf", input.germline]
-    elif len(NORMALS) >= 1:
-        args += ["--pon", *[sample_bam(s) for s in NORMALS]]
-    args += targets_opt("--targets")
-    size = cfg("calling", "cnv", "bin_size")
-    if size:
-        args += ["--bin-size", str(size)]
-    return args
-
-
 rule msi_sites:
     input:
         ref=REF,

@@ -3,22 +3,6 @@
 # cohort.spark_master names a cluster.
 
 
-def cohort_spark_args():
-    master = cfg("cohort", "spark_master")
-    args = ["--spark-master", master] if master else []
-    memory = cfg("cohort", "driver_memory")
-    return args + (["--driver-memory", memory] if memory else [])
-
-
-def cohort_tn_bams():
-    return [
-        sample_bam(s)
-        for p in PATIENTS
-        if tumor_of(p) and normal_of(p)
-        for s in (tumor_of(p), normal_of(p))
-    ]
-
-
 # The store is updated in place (new samples imported, changed case records refreshed), so it is not a
 # declared output (Snakemake would delete it first); the summary JSON stands for it.
 rule cohort_store:
@@ -41,7 +25,7 @@ rule cohort_store:
         mem_mb=6000,
         runtime=60,
     params:
-        store="results/cohort/cohort.mt",
+        store=lambda wc, output: output.summary.removesuffix(".json"),
         build=cfg("reference", "build", default="custom"),
         spark=cohort_spark_args(),
     shell:
@@ -69,8 +53,8 @@ rule cohort_qc:
         mem_mb=6000,
         runtime=60,
     params:
-        store="results/cohort/cohort.mt",
-        out_dir="results/cohort/qc",
+        store=lambda wc, input: input.summary.removesuffix(".json"),
+        out_dir=lambda wc, output: os.path.dirname(output[0]),
         spark=cohort_spark_args(),
     shell:
         "BEDSIDE_SPARK_MASTER=local[{threads}] bedside cohort-db qc --store {params.store:q} "
@@ -82,7 +66,7 @@ rule cohort_identity:
         bams=cohort_tn_bams(),
         ref=REF,
         fai=FAI,
-        population=resource_vcf("population"),
+        population=lambda wc: resource_vcf("population") or [],
         samples=config["samples"],
     output:
         tsv="results/cohort/identity/identity.tsv",
@@ -119,8 +103,8 @@ rule cohort_platform_section:
         mem_mb=6000,
         runtime=30,
     params:
-        store="results/cohort/cohort.mt",
-        qc_dir="results/cohort/qc",
+        store=lambda wc, input: input.summary.removesuffix(".json"),
+        qc_dir=lambda wc, input: os.path.dirname(input.qc),
         spark=cohort_spark_args(),
     shell:
         "BEDSIDE_SPARK_MASTER=local[{threads}] bedside cohort-db report --store {params.store:q} "

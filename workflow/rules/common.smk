@@ -1,3 +1,4 @@
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -238,12 +239,13 @@ def get_final_outputs():
     if len(NORMALS) > 1:
         outs.append("results/cohort/germline/joint.vcf.gz")
         if cfg("cohort", "enabled", default=True):
-            outs += [
-                "results/cohort/cohort.mt.json",
-                "results/cohort/qc/sample_qc.tsv",
-                "results/cohort/identity/identity.tsv",
-                "results/cohort/cohort_platform.html",
-            ]
+            outs += ["results/cohort/cohort.mt.json", "results/cohort/qc/sample_qc.tsv"]
+            # tumor-normal identity is checked at common SNPs of the population resource
+            if cfg("resources", "population"):
+                outs += [
+                    "results/cohort/identity/identity.tsv",
+                    "results/cohort/cohort_platform.html",
+                ]
     return outs
 
 
@@ -380,3 +382,57 @@ def case_args(wc, input):
             args += [f"--{key.replace('_', '-')}", input[key]]
     args += targets_opt("--targets")
     return args
+
+
+# ---- biomarkers beyond small variants (rules/biomarkers.smk)
+
+
+def biomarker_pair(wc):
+    t, n = tumor_of(wc.patient), normal_of(wc.patient)
+    inputs = {"tumor": sample_bam(t), "tumor_bai": sample_bai(t), "ref": REF}
+    if n:
+        inputs["normal"] = sample_bam(n)
+        inputs["normal_bai"] = sample_bai(n)
+    return inputs
+
+
+def cnv_inputs(wc):
+    inputs = biomarker_pair(wc)
+    inputs["gff3"] = GFF
+    n = normal_of(wc.patient)
+    if n:
+        inputs["germline"] = f"results/{wc.patient}/germline/{n}.vcf.gz"
+    inputs["somatic"] = f"results/{wc.patient}/somatic/{wc.patient}.vcf.gz"
+    return inputs
+
+
+def cnv_args(wc, input):
+    args = ["--gff3", input.gff3, "--somatic-vcf", input.somatic]
+    if "normal" in input.keys():
+        args += ["--normal", input.normal, "--germline-vcf", input.germline]
+    elif len(NORMALS) >= 1:
+        args += ["--pon", *[sample_bam(s) for s in NORMALS]]
+    args += targets_opt("--targets")
+    size = cfg("calling", "cnv", "bin_size")
+    if size:
+        args += ["--bin-size", str(size)]
+    return args
+
+
+# ---- the Hail cohort platform (rules/cohort_hail.smk)
+
+
+def cohort_spark_args():
+    master = cfg("cohort", "spark_master")
+    args = ["--spark-master", master] if master else []
+    memory = cfg("cohort", "driver_memory")
+    return args + (["--driver-memory", memory] if memory else [])
+
+
+def cohort_tn_bams():
+    return [
+        sample_bam(s)
+        for p in PATIENTS
+        if tumor_of(p) and normal_of(p)
+        for s in (tumor_of(p), normal_of(p))
+    ]
