@@ -23,7 +23,7 @@ from tests.conftest import require_tools
 REPO = Path(__file__).resolve().parents[1]
 REPORT_SCHEMA = json.loads(resources.files("bedside.report").joinpath("schema", "report.schema.json")
                            .read_text())
-SOMATIC_RECALL_MIN = 0.85  # planted somatic SNVs/indels at VAF >= 0.2, tumor ~60-80x
+SOMATIC_RECALL_MIN = 0.85  # planted somatic SNVs/indels at truth VAF >= 0.2, tumor ~60-80x
 GERMLINE_RECALL_MIN = 0.90  # planted germline variants in the normal, ~30x
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -61,11 +61,14 @@ def _norm_keys(vcf: Path, ref: Path, tmp: Path, pass_only: bool = True) -> set[t
     return keys
 
 
-def _truth(work: Path, patient: str, origin: str) -> set[tuple]:
+def _truth(work: Path, patient: str, origin: str, min_vaf: float = 0.0) -> set[tuple]:
     keys = set()
     with pysam.VariantFile(str(work / "resources/demo/truth/truth.vcf.gz")) as fh:
         for rec in fh:
             if rec.info.get("PATIENT") == patient and rec.info.get("ORIGIN") == origin:
+                vaf = rec.info.get("VAF")
+                if vaf is not None and vaf < min_vaf:
+                    continue
                 keys.add((rec.chrom, rec.pos, rec.ref, rec.alts[0]))
     return keys
 
@@ -157,13 +160,17 @@ def test_recall_of_planted_variants(demo_run: Path, tmp_path: Path) -> None:
     lines = []
     for p in _patients(demo_run):
         called_s = _norm_keys(demo_run / f"results/{p}/somatic/{p}.vcf.gz", ref, tmp_path)
-        truth_s = _truth(demo_run, p, "somatic")
+        # the recall floor holds for planted somatic variants at VAF >= 0.2; the 0.15-VAF passengers sit at
+        # the detection limit of a ~60x tumor (below it where the tumor is not pure) and are reported only
+        truth_s = _truth(demo_run, p, "somatic", min_vaf=0.2)
+        low = _truth(demo_run, p, "somatic") - truth_s
         normal = f"{p}-N"
         called_g = _norm_keys(demo_run / f"results/{p}/germline/{normal}.vcf.gz", ref, tmp_path)
         truth_g = _truth(demo_run, p, "germline")
         rs = len(called_s & truth_s) / len(truth_s)
         rg = len(called_g & truth_g) / len(truth_g)
-        lines.append(f"{p}: somatic recall {rs:.2f} ({len(truth_s)}), germline {rg:.2f}")
+        lines.append(f"{p}: somatic recall {rs:.2f} ({len(truth_s)}; VAF < 0.2: "
+                     f"{len(called_s & low)}/{len(low)}), germline {rg:.2f}")
         assert rs >= SOMATIC_RECALL_MIN, f"{p} somatic recall {rs:.2f}; missed "\
             f"{sorted(truth_s - called_s)}"
         assert rg >= GERMLINE_RECALL_MIN, f"{p} germline recall {rg:.2f}; missed "\
