@@ -156,3 +156,17 @@ def test_demo_eml4_alk_is_in_frame_on_the_demo_gene_models(tmp_path):
     genes = sv.Genes(tmp_path / "demo/reference/genes.gff3")
     r5, r3, last5, first3, frame = sv.fusion_of(genes.tx["EML4"], f["breakpoint5"], genes.tx["ALK"], f["breakpoint3"])
     assert (r5, r3, last5, first3, frame) == ("intron 13", "intron 19", 13, 20, "in-frame")
+
+
+def test_not_assessable_is_recorded_and_reaches_the_case(tmp_path):
+    """Too little data for delly's insert-size estimate: fusions.json says 'not_assessable' with the reason,
+    and the case record turns that into a notice instead of a silent 'no fusions'."""
+    from bedside.calling import sv as svmod
+    from bedside.case import sv_not_assessable
+
+    out = tmp_path / "fusions.json"
+    svmod.write_fusions([], [], tmp_path / "fusions.tsv", out, not_assessable="too few read pairs")
+    assert sv_not_assessable(str(out)) == "too few read pairs"
+    assert svmod.read_fusions(out) == ([], [])
+    svmod.write_fusions([], [], tmp_path / "f2.tsv", tmp_path / "f2.json")
+    assert sv_not_assessable(str(tmp_path / "f2.json")) is None

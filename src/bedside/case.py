@@ -448,6 +448,15 @@ def set_tumor_zygosity(germline: list[Finding], segments, purity: float | None,
                                                  (vafs or {}).get(f.variant.key), purity)
 
 
+def sv_not_assessable(path: str) -> str | None:
+    """The reason `bedside sv` gave for not assessing SVs (too little data), or None."""
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise InputError(f"unreadable fusions.json: {exc}", path=path) from exc
+    return doc.get("reason") if isinstance(doc, dict) and doc.get("status") == "not_assessable" else None
+
+
 def load_fusions(path: str):
     """fusions.json (bedside sv) -> (FusionCall list, MetExon14Event list)."""
     from bedside.calling import sv
@@ -568,7 +577,11 @@ def build_case(
         if segments:
             set_tumor_zygosity(case.germline, segments, case.copy_number.purity,
                                tumor_vafs(somatic_vcf, tumor_sample, case.germline))
+    sv_reason = None
     if fusions_json:
+        sv_reason = sv_not_assessable(fusions_json)
+        if sv_reason:
+            case.notices.append(f"Structural variants and fusions not assessable: {sv_reason}.")
         case.fusions, case.met_exon14 = load_fusions(fusions_json)
         if tumor_type:
             knowledge.tier_fusions(case.fusions, tumor_type, kb)
@@ -607,7 +620,7 @@ def build_case(
         regions={"tumor": tumor_regions, "normal": normal_regions},
         coverage={"tumor": tumor_coverage, "normal": normal_coverage},
     )
-    ran = (["CNV"] if case.copy_number else []) + (["SV", "fusion"] if fusions_json else []) \
+    ran = (["CNV"] if case.copy_number else []) + (["SV", "fusion"] if fusions_json and not sv_reason else []) \
         + (["MSI"] if msi_json else [])
     case.assay["variant_classes"] = [*case.assay.get("variant_classes", []), *ran]
     case.versions = {

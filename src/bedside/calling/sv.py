@@ -34,7 +34,7 @@ from pathlib import Path
 import pysam
 
 from bedside import tools
-from bedside.errors import InputError
+from bedside.errors import BedsideError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -329,7 +329,15 @@ def call_sv(tumor: str | Path, normal: str | Path, ref: str | Path, out: str | P
         if exclude:
             args += ["-x", exclude]
         env = dict(os.environ, OMP_NUM_THREADS=str(max(1, threads)))
-        tools.run_tool(args + [tumor, normal], inputs=[tumor, normal, ref], env=env)
+        try:
+            tools.run_tool(args + [tumor, normal], inputs=[tumor, normal, ref], env=env)
+        except BedsideError as exc:
+            if LIBRARY_TOO_SMALL not in str(exc) + str(getattr(exc, "detail", "") or ""):
+                raise
+            _write_empty_vcf(out, ref, t_sm, n_sm)
+            raise SVNotAssessable(
+                "too few read pairs to estimate the insert-size distribution (delly: library parameters "
+                "not estimable); no structural variants or fusions assessed") from exc
         sheet_path = Path(tmp) / "samples.tsv"
         sheet_path.write_text(f"{t_sm}\ttumor\n{n_sm}\tcontrol\n")
         som = Path(tmp) / "somatic.bcf"
@@ -341,7 +349,30 @@ def call_sv(tumor: str | Path, normal: str | Path, ref: str | Path, out: str | P
     return t_sm, n_sm
 
 
-def write_fusions(fusions: list[Fusion], met: list[Met14], tsv: str | Path, json_path: str | Path | None) -> None:
+LIBRARY_TOO_SMALL = "not enough data to estimate library parameters"
+
+
+class SVNotAssessable(Exception):
+    """Structural variants could not be assessed on these BAMs (too little data); the reason is the message."""
+
+
+def _write_empty_vcf(out: Path, ref: Path, tumor_sm: str, normal_sm: str) -> None:
+    """A header-only somatic SV VCF (contigs of the reference), so downstream steps see 'no calls'."""
+    contigs = tools.read_fai(ref)
+    header = ["##fileformat=VCFv4.2", "##source=bedside sv (not assessable: too little data)"]
+    header += [f"##contig=<ID={c},length={n}>" for c, n in contigs]
+    header.append("\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
+                             tumor_sm, normal_sm]))
+    with tools.atomic_indexed(out, ".tbi") as tmp_out:
+        plain = Path(str(tmp_out) + ".vcf")
+        plain.write_text("\n".join(header) + "\n")
+        tools.run_tool(["bcftools", "view", "--no-version", "-O", "z", "-o", tmp_out, plain])
+        plain.unlink()
+        tools.run_tool(["tabix", "-f", "-p", "vcf", tmp_out])
+
+
+def write_fusions(fusions: list[Fusion], met: list[Met14], tsv: str | Path, json_path: str | Path | None,
+                  not_assessable: str | None = None) -> None:
     cols = list(Fusion.__dataclass_fields__)
     lines = ["\t".join(cols)]
     for f in fusions:
@@ -349,8 +380,9 @@ def write_fusions(fusions: list[Fusion], met: list[Met14], tsv: str | Path, json
         lines.append("\t".join("" if d[c] is None else str(d[c]) for c in cols))
     tools.write_text(tsv, "\n".join(lines) + "\n")
     if json_path:
-        tools.write_text(json_path, json.dumps({"fusions": [asdict(f) for f in fusions],
-                                                "met_exon14_skipping": [asdict(m) for m in met]}, indent=2) + "\n")
+        doc = {"status": "not_assessable" if not_assessable else "assessable", "reason": not_assessable,
+               "fusions": [asdict(f) for f in fusions], "met_exon14_skipping": [asdict(m) for m in met]}
+        tools.write_text(json_path, json.dumps(doc, indent=2) + "\n")
 
 
 def read_fusions(path: str | Path) -> tuple[list[Fusion], list[Met14]]:

@@ -47,10 +47,17 @@ def run(args: argparse.Namespace) -> int:
         from bedside.io.sheets import load_samples
 
         sample_patients = {name: s.patient for name, s in load_samples(args.samples).items()}
-    t_sm, n_sm = sv.call_sv(args.tumor, args.normal, args.ref, args.out, exclude=args.exclude,
-                            min_qual=args.min_qual, sample_patients=sample_patients,
-                            sheet=str(args.samples) if args.samples else None, patient=args.patient,
-                            threads=args.threads)
+    try:
+        t_sm, n_sm = sv.call_sv(args.tumor, args.normal, args.ref, args.out, exclude=args.exclude,
+                                min_qual=args.min_qual, sample_patients=sample_patients,
+                                sheet=str(args.samples) if args.samples else None, patient=args.patient,
+                                threads=args.threads)
+    except sv.SVNotAssessable as exc:
+        log.warning("SV not assessable: %s", exc)
+        if args.gff3:
+            tsv = args.fusions or Path(str(args.out)[:-len(".vcf.gz")] + ".fusions.tsv")
+            sv.write_fusions([], [], tsv, args.fusions_json, not_assessable=str(exc))
+        return 0
     if args.gff3:
         fusions = sv.annotate_fusions(args.out, args.gff3, t_sm, n_sm)
         met = sv.met_exon14(sv.Genes(args.gff3), args.out, args.somatic_vcf, t_sm)
