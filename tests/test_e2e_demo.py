@@ -205,3 +205,37 @@ def test_biomarkers_beyond_small_variants(demo_run: Path) -> None:
     brca1 = next(g for g in pt04["germline"] if g["consequence"]["gene"] == "BRCA1")
     assert "LOH" in (brca1["tumor_zygosity"] or "")
     assert "ERBB2 amplification" in {k["label"] for k in report("PT04")["key_findings"]}
+
+
+def test_demo_reports_in_browser(demo_run: Path) -> None:
+    """The workflow's own report.html files in Debian Chromium (Playwright): opened from disk with no request
+    but the page itself (inline SVG / data: images only); diagnosis, top finding and any alert on the first
+    1280x800 screen; the PDF carries page X of Y and the patient ID on every page (pdftotext)."""
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Chromium not installed at /usr/bin/chromium (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    from tests.test_report_browser import _on_first_screen, _only_itself, _open
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        try:
+            for p in _patients(demo_run):
+                html = demo_run / f"results/{p}/report.html"
+                ctx, page, requests = _open(browser, html, f"e2e-{p}")
+                try:
+                    assert [u for u in _only_itself(requests, html) if not u.startswith("data:")] == [], p
+                    assert _on_first_screen(page, "#diagnosis"), p
+                    assert _on_first_screen(page, "#key-findings tbody tr"), p
+                    if page.locator("#alerts .alert").count():
+                        assert _on_first_screen(page, "#alerts .alert"), p
+                finally:
+                    ctx.close()
+        finally:
+            browser.close()
+    if shutil.which("pdftotext"):
+        for p in _patients(demo_run):
+            text = subprocess.run(["pdftotext", "-layout", str(demo_run / f"results/{p}/report.pdf"), "-"],
+                                  capture_output=True, text=True, check=True).stdout
+            pages = [pg for pg in text.split("\f") if pg.strip()]
+            assert pages and all(p in pg for pg in pages), f"{p}: patient ID missing from a PDF page"
+            assert all(f"of {len(pages)}" in pg for pg in pages), f"{p}: 'page X of Y' missing"
