@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from bedside.knowledge import match as _match
 from bedside.knowledge.kb import KnowledgeBase
+from bedside.knowledge.tiering import evidence_tier
 from bedside.model import (
     Biomarker,
     CopyNumberCall,
@@ -50,17 +51,9 @@ def _rows(kb: KnowledgeBase, gene: str, btype: str, tumor_type: str) -> list[Evi
 
 
 def _tier(evidence: list[Evidence], default: Tier | None) -> tuple[Tier | None, str]:
-    levels = {e.patient_level for e in evidence if e.patient_level}
-    if levels & {"A", "B"}:
-        how = {e.match.value for e in evidence if e.patient_level in ("A", "B") and e.match}
-        return Tier.I, ("level A/B evidence in the patient's tumor type"
-                        + (" (tumor-agnostic approval)" if how == {"agnostic"} else ""))
-    if "C" in levels:
-        if any(e.patient_level == "C" and not _match.in_type(e) for e in evidence):
-            return Tier.II, "level C: approved or guideline-backed in another tumor type"
-        return Tier.II, "level C evidence in the patient's tumor type"
-    if "D" in levels:
-        return Tier.II, "level D evidence (preclinical or case reports)"
+    graded = evidence_tier(evidence)
+    if graded:
+        return graded
     if default is None:
         return None, "no knowledge-base row for this event"
     return default, "no therapeutic evidence curated for this event (not curated)"

@@ -62,7 +62,9 @@ def match_evidence(f: Finding, tumor_type: str, kb: KnowledgeBase) -> list[Evide
     return out
 
 
-def tier_for(evidence: list[Evidence], f: Finding) -> tuple[Tier, str]:
+def evidence_tier(evidence: list[Evidence]) -> tuple[Tier, str] | None:
+    """Tier I/II from evidence graded for this patient (patient_level), or None when no evidence tiers it.
+    The one AMP/ASCO/CAP evidence rule for small variants and for CNV / fusion / MSI events alike."""
     levels = {e.patient_level for e in evidence if e.patient_level}
     if levels & {"A", "B"}:
         how = {e.match.value for e in evidence if e.patient_level in ("A", "B") and e.match}
@@ -74,6 +76,13 @@ def tier_for(evidence: list[Evidence], f: Finding) -> tuple[Tier, str]:
         return Tier.II, "level C evidence in the patient's tumor type"
     if "D" in levels:
         return Tier.II, "level D evidence (preclinical or case reports)"
+    return None
+
+
+def tier_for(evidence: list[Evidence], f: Finding) -> tuple[Tier, str]:
+    graded = evidence_tier(evidence)
+    if graded:
+        return graded
     benign = _is_benign(f)
     if benign:
         return Tier.IV, benign
