@@ -130,3 +130,27 @@ def test_log2_only_amplification_is_not_matched(kb):
     c = _amp("ERBB2", basis="log2 thresholds")
     events.tier_copy_number([c], "IDC", kb)
     assert c.evidence == [] and c.tier is None
+
+
+def test_her2_negative_eligibility_flagged_when_erbb2_is_amplified(kb):
+    """PIK3CA therapies labelled for HR+/HER2- breast cancer: with an ERBB2 amplification in the same tumor the
+    option carries an eligibility conflict for clinician review; without it, none; HER2-positive options never."""
+    from bedside import knowledge
+    from bedside.model import Consequence, Finding, Origin, Variant
+
+    def pik3ca() -> Finding:
+        return Finding(variant=Variant("chr3", 100, "A", "G"), origin=Origin.SOMATIC,
+                       consequence=Consequence(gene="PIK3CA", consequence="missense_variant",
+                                               hgvs_p="p.His1047Arg"))
+
+    alone = knowledge.tier_findings([pik3ca()], "IDC", kb)
+    opts = {o.therapy: o for o in knowledge.therapy_options(alone)}
+    assert "alpelisib + fulvestrant" in opts and "HER2-" in opts["alpelisib + fulvestrant"].eligibility
+    assert all(o.eligibility_conflict is None for o in opts.values())
+
+    amp = _amp("ERBB2")
+    knowledge.tier_copy_number([amp], "IDC", kb)
+    both = knowledge.therapy_options([*knowledge.tier_findings([pik3ca()], "IDC", kb), amp])
+    opts = {o.therapy: o for o in both}
+    assert "ERBB2 amplification" in (opts["alpelisib + fulvestrant"].eligibility_conflict or "")
+    assert opts["trastuzumab"].eligibility_conflict is None  # HER2-positive eligibility: no conflict

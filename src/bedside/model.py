@@ -155,6 +155,7 @@ class TherapyOption:
     eligibility: str | None = None
     preference: int | None = None
     excluded_by_resistance: bool = False  # sensitivity evidence overruled by A/B resistance in this tumor
+    eligibility_conflict: str | None = None  # the patient's own results contradict the stated eligibility
 
 
 @dataclass

@@ -24,9 +24,10 @@ an other-tumor-type option.
 from __future__ import annotations
 
 import copy
+import re
 
 from bedside.knowledge.oncotree import OncoTree
-from bedside.model import Evidence, Finding, Origin, TherapyOption, Tier, TumorMatch
+from bedside.model import CopyNumberCall, Evidence, Finding, Origin, TherapyOption, Tier, TumorMatch
 
 AGNOSTIC_CODE = "TISSUE"  # the OncoTree root: a statement for every tumor type
 IN_TYPE = (TumorMatch.SAME, TumorMatch.ANCESTOR, TumorMatch.AGNOSTIC)
@@ -109,6 +110,10 @@ def finding_label(f: Finding) -> str:
     return f.variant.key
 
 
+# "HER2-", "HER2−" (not "HER2-positive" / "HER2-mutated"), "HER2-negative", "HER2 negative"
+HER2_NEGATIVE = re.compile(r"HER2(?:[-\u2212 ]\s*negative|[-\u2212](?![a-z]))", re.IGNORECASE)
+
+
 def therapy_options(findings: list[Finding]) -> list[TherapyOption]:
     """The therapies in play for one patient, by category (see the module docstring).
 
@@ -158,6 +163,14 @@ def therapy_options(findings: list[Finding]) -> list[TherapyOption]:
             if e.preference is not None and (opt.preference is None or e.preference < opt.preference):
                 opt.preference = e.preference
     here = {t for (c, t) in opts if c == "this_tumor_type"}
+    her2_amplified = any(isinstance(f, CopyNumberCall) and f.gene == "ERBB2" and f.call == "amplification"
+                         for f in findings)
+    if her2_amplified:
+        for opt in opts.values():
+            if opt.eligibility and HER2_NEGATIVE.search(opt.eligibility):
+                opt.eligibility_conflict = (
+                    "eligibility requires HER2-negative disease, but this tumor has an ERBB2 amplification: "
+                    "confirm HER2 status (IHC/ISH) before prescribing")
     out = []
     for (cat, therapy), opt in opts.items():
         if cat == "other_tumor_type" and (therapy in here or therapy in not_indicated):

@@ -129,6 +129,7 @@ def option_row(o: TherapyOption) -> dict[str, Any]:
         "therapy": o.therapy, "category": o.category, "level": o.level, "findings": list(o.findings),
         "eligibility": o.eligibility, "preference": o.preference,
         "excluded_by_resistance": o.excluded_by_resistance,
+        "eligibility_conflict": o.eligibility_conflict,
         "evidence": [evidence_row(e) for e in o.evidence],
     }
 
