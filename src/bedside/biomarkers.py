@@ -23,7 +23,6 @@ Definition used by Bedside (stated in every TMB record and in the report):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import numpy as np
 
 from bedside.errors import InputError
 from bedside.model import Biomarker, Citation
+from bedside.stats import gammainc_lower
 
 MIN_CODING_MB = 0.8
 TMB_HIGH = 10.0
@@ -71,39 +71,7 @@ def definition(min_depth: int | None, targets: bool) -> str:
 # ------------------------------------------------------------------ exact Poisson interval
 
 
-def _gammainc_lower(a: float, x: float) -> float:
-    """Regularised lower incomplete gamma P(a, x) (series for x < a+1, continued fraction otherwise)."""
-    if x <= 0:
-        return 0.0
-    gln = math.lgamma(a)
-    if x < a + 1:
-        ap, total, term = a, 1.0 / a, 1.0 / a
-        for _ in range(10000):
-            ap += 1
-            term *= x / ap
-            total += term
-            if abs(term) < abs(total) * 1e-15:
-                break
-        return min(1.0, total * math.exp(-x + a * math.log(x) - gln))
-    # Lentz's continued fraction for Q(a, x)
-    tiny = 1e-300
-    b = x + 1 - a
-    c = 1 / tiny
-    d = 1 / b
-    h = d
-    for i in range(1, 10000):
-        an = -i * (i - a)
-        b += 2
-        d = an * d + b
-        d = tiny if abs(d) < tiny else d
-        c = b + an / c
-        c = tiny if abs(c) < tiny else c
-        d = 1 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1) < 1e-15:
-            break
-    return max(0.0, 1.0 - math.exp(-x + a * math.log(x) - gln) * h)
+_gammainc_lower = gammainc_lower  # the regularised lower incomplete gamma (bedside.stats)
 
 
 def gamma_quantile(a: float, p: float) -> float:

@@ -44,6 +44,7 @@ import pysam
 
 from bedside import __version__, tools
 from bedside.errors import InputError
+from bedside.stats import gammainc_upper
 
 log = logging.getLogger(__name__)
 
@@ -247,42 +248,8 @@ def length_counts(bam: pysam.AlignmentFile, site: Site, min_mapq: int = MIN_MAPQ
 
 # --------------------------------------------------------------------------------------------- statistics
 
-def _gammaincc(a: float, x: float) -> float:
-    """Regularised upper incomplete gamma Q(a, x) (series below a+1, continued fraction above)."""
-    if x <= 0:
-        return 1.0
-    lg = math.lgamma(a)
-    if x < a + 1:
-        term = s = 1.0 / a
-        ap = a
-        for _ in range(1000):
-            ap += 1
-            term *= x / ap
-            s += term
-            if abs(term) < abs(s) * 1e-15:
-                break
-        return max(0.0, 1.0 - s * math.exp(-x + a * math.log(x) - lg))
-    b = x + 1 - a
-    c = 1.0 / 1e-300
-    d = 1.0 / b
-    h = d
-    for i in range(1, 1000):
-        an = -i * (i - a)
-        b += 2
-        d = an * d + b
-        d = 1e-300 if abs(d) < 1e-300 else d
-        c = b + an / c
-        c = 1e-300 if abs(c) < 1e-300 else c
-        d = 1.0 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1) < 1e-15:
-            break
-    return min(1.0, math.exp(-x + a * math.log(x) - lg) * h)
-
-
 def chi2_sf(x: float, df: int) -> float:
-    return 1.0 if df <= 0 else _gammaincc(df / 2.0, x / 2.0)
+    return 1.0 if df <= 0 else gammainc_upper(df / 2.0, x / 2.0)
 
 
 def chi2_homogeneity(t: Counter, n: Counter) -> tuple[float, int, float]:

@@ -42,7 +42,7 @@ CNV_PAD = 4000
 def append_biomarker_blocks(seed: int, contigs: dict[str, str], protected: dict[str, list[int]]):
     """Append biomarker genes and microsatellites to every contig (new contigs are created);
     returns (contigs in CONTIGS order, gene models, microsatellites)."""
-    from bedside.demo.reference import _build_gene, random_bases, revcomp
+    from bedside.demo.reference import place_genes, random_bases
 
     rng = random.Random(f"bedside-demo-biomarker-reference-{seed}")
     out: dict[str, str] = {}
@@ -52,19 +52,8 @@ def append_biomarker_blocks(seed: int, contigs: dict[str, str], protected: dict[
         seq = contigs.get(contig, "")
         parts = [seq, random_bases(rng, rng.randrange(*APPENDIX_SPACER))]
         pos = sum(len(p) for p in parts)
-        for index, spec in ((i, s) for i, s in enumerate(GENES) if s.biomarker and s.contig == contig):
-            model, block = _build_gene(spec, index, rng, protected.get(spec.name, []))
-            if spec.strand == "+":
-                model.genomic_start = pos + spec.upstream + 1
-            else:
-                block = revcomp(block)
-                model.genomic_start = pos + spec.downstream + 1
-            parts.append(block)
-            pos += len(block)
-            spacer = random_bases(rng, rng.randrange(*APPENDIX_SPACER))
-            parts.append(spacer)
-            pos += len(spacer)
-            genes.append(model)
+        specs = [(i, s) for i, s in enumerate(GENES) if s.biomarker and s.contig == contig]
+        pos = place_genes(specs, rng, protected, parts, pos, APPENDIX_SPACER, genes)
         for _ in range(MS_PER_CONTIG):
             flank = random_bases(rng, rng.randrange(*MS_SPACING))
             unit = rng.choice(MS_UNITS)

@@ -193,6 +193,27 @@ def _build_gene(spec: GeneSpec, index: int, rng: random.Random, protected: list[
     return model, block
 
 
+
+def place_genes(specs, rng: random.Random, protected: dict[str, list[int]], parts: list[str], pos: int,
+                spacer: tuple[int, int], genes: list) -> int:
+    """Append each (index, GeneSpec)'s gene block (reverse-complemented on the minus strand) and a random
+    spacer to ``parts``, set each model's genomic start, collect the models in ``genes``; return the new
+    0-based offset. The one gene-placement routine for the core reference and the biomarker appendix."""
+    for index, spec in specs:
+        model, block = _build_gene(spec, index, rng, protected.get(spec.name, []))
+        if spec.strand == "+":
+            model.genomic_start = pos + spec.upstream + 1
+        else:
+            block = revcomp(block)
+            model.genomic_start = pos + spec.downstream + 1
+        parts.append(block)
+        pos += len(block)
+        gap = random_bases(rng, rng.randrange(*spacer))
+        parts.append(gap)
+        pos += len(gap)
+        genes.append(model)
+    return pos
+
 def build_reference(seed: int, protected: dict[str, list[int]] | None = None) -> Reference:
     """Build the demo genome. ``protected`` maps gene -> c. positions kept ≥12 bp from exon edges.
 
@@ -211,19 +232,7 @@ def build_reference(seed: int, protected: dict[str, list[int]] | None = None) ->
     for contig in CORE_CONTIGS:
         parts = [random_bases(rng, rng.randrange(*INTERGENIC))]
         pos = len(parts[0])  # 0-based offset where the next block starts
-        for index, spec in by_contig[contig]:
-            model, block = _build_gene(spec, index, rng, protected.get(spec.name, []))
-            if spec.strand == "+":
-                model.genomic_start = pos + spec.upstream + 1
-            else:
-                block = revcomp(block)
-                model.genomic_start = pos + spec.downstream + 1
-            parts.append(block)
-            pos += len(block)
-            spacer = random_bases(rng, rng.randrange(*INTERGENIC))
-            parts.append(spacer)
-            pos += len(spacer)
-            genes.append(model)
+        pos = place_genes(by_contig[contig], rng, protected, parts, pos, INTERGENIC, genes)
         if pos < MIN_CONTIG:
             parts.append(random_bases(rng, MIN_CONTIG - pos + rng.randrange(0, 2000)))
         contigs[contig] = "".join(parts)
