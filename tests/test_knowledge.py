@@ -386,3 +386,12 @@ def test_import_civic_command_errors(tmp_path):
     assert "# release_date: 2026-11-30" in (tmp_path / "o.tsv").read_text()
     with pytest.raises(InputError, match="not an ISO date"):
         _import_civic_cli([str(nightly), "--out", str(tmp_path / "o.tsv"), "--release-date", "30.11.2026"])
+
+
+def test_olutasidenib_stays_out_until_its_trial_pmid_is_verified(kb):
+    """Olutasidenib (Rezlidhia, IDH1 R/R AML) is not curated: its pivotal-trial PMID could not be verified
+    (re-checked 2026-12-01); docs/knowledge.md gives the reason instead of a guessed PMID."""
+    assert not [e for e in kb.entries if "olutasidenib" in e.evidence.therapy]
+    docs = (Path(__file__).parents[1] / "docs" / "knowledge.md").read_text()
+    (row,) = [line for line in docs.splitlines() if line.startswith("| olutasidenib |")]
+    assert "PMID" in row and "215814s000lbl.pdf" in row

@@ -181,8 +181,11 @@ def test_bundled_tables_match_shared(tmp_path):
     from bedside.pgx import BUNDLED_PHENOTYPES
     from bedside.pgx.phenotype import load_phenotype_table
     for path in sorted(BUNDLED_PHENOTYPES.glob("*.json")):
+        shared = SHARED / "phenotypes" / path.name
+        if not shared.exists():  # G6PD: from PharmCAT's history, checked by pgx/data/build_extra.py
+            continue
         small = load_phenotype_table(path)
-        full = json.loads((SHARED / "phenotypes" / path.name).read_text())
+        full = json.loads(shared.read_text())
         for e in full["diplotypes"][::7]:
             names = [n for n, c in e["diplotypekey"].items() for _ in range(c)]
             got = small.call(*names)

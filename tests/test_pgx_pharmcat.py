@@ -216,14 +216,14 @@ def test_normal_dpyd_recommendation_not_actionable(tmp_path: Path):
     assert d.phenotype == "Normal Metabolizer" and recs and all(r.actionable is False for r in recs)
 
 
-def test_uncurated_cpic_guideline_is_visible_not_invented(tmp_path: Path):
+def test_atazanavir_recommendation_for_a_called_ugt1a1(tmp_path: Path):
     defs = _shared()
     vcf = _gene_vcf(tmp_path / "u.vcf", defs, "UGT1A1", {"rs3064744": "0/2"})
     (d,) = call_genes(vcf, defs, genes=["UGT1A1"])["S"]
     assert d.diplotypes == ["*1/*28"] and d.phenotype == "Intermediate Metabolizer"
     (r,) = [r for r in recommend([d]) if r.drug == "atazanavir"]
-    assert r.classification == "not curated" and r.actionable is None and "not curated" in r.text
-    assert r.citations[0].pmid == "26417955" and r.citations[0].date
+    assert r.classification == "Strong" and r.actionable is False and "no need to avoid" in r.text
+    assert r.citations[0].pmid == "26417955" and r.citations[0].version
     # a gene that is not called gets nothing
     d.status, d.diplotypes = "not_called", []
     assert not [r for r in recommend([d]) if r.drug == "atazanavir"]

@@ -30,18 +30,10 @@ CATEGORY_NAME = {"gene-drug": "CPIC", "drug-drug": "label drug-drug", "organ-fun
                  "drug-lifestyle": "lifestyle"}
 
 
-def _is_normal(phenotype: str | None) -> bool:
-    """'DPYD Normal Metabolizer' / 'CYP2C9 Normal Metabolizer; VKORC1 ...': normal when every gene part is."""
-    if not phenotype:
-        return False
-    parts = [p for p in phenotype.split(";") if p.strip()]
-    return all(re.search(r"\bnormal\b", p, re.I) for p in parts)
-
-
 def cpic_effect(text: str) -> str:
     """Typed effect of a CPIC recommendation text (first match: avoid, alternative, decrease, increase,
     monitor, else info)."""
-    t = text.lower()
+    t = text.split(" Other Considerations:")[0].lower()
     if re.search(r"\bavoid\b", t):
         return "avoid"
     if "alternative" in t:
@@ -112,7 +104,7 @@ def _pgx_modifiers(drug: str, recommendations: list[Recommendation]) -> list[Dru
     for r in recommendations:
         if r.kind != "pgx" or drug not in [d.strip() for d in r.drug.split(",")]:
             continue
-        if not r.actionable or _is_normal(r.phenotype):
+        if not r.actionable:
             continue  # nothing is actionable for a normal phenotype
         out.append(DrugModifier(
             category="gene-drug", rule_id=f"GENE-DRUG-CPIC-{drug.upper()}", action=r.text,

@@ -41,14 +41,34 @@ def html_to_text(s: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(s)).strip()
 
 
-def _actionable(rec: dict, phenotypes: list[str]) -> bool:
-    """A recommendation changes prescribing (dose, alternative drug or other guidance) and is not the
-    guidance for a normal phenotype (e.g. tamoxifen + CYP2D6 normal metabolizer: "avoid CYP2D6
-    inhibitors" is general advice, not a genotype-driven change)."""
-    if phenotypes and all(_is_normal(p) for p in phenotypes):
+def _actionable(rec: dict, phenotypes: list[str], same_as_normal: bool = False) -> bool:
+    """A recommendation changes prescribing (dose, alternative drug or other guidance, as CPIC/PharmGKB flag
+    it) and is not merely the guidance every patient gets:
+
+    - a normal phenotype's recommendation counts only when it changes the dose or the drug (tacrolimus +
+      CYP3A5 normal metabolizer: increase the starting dose), not for other guidance alone (tamoxifen +
+      CYP2D6 normal metabolizer: "avoid CYP2D6 inhibitors" is general advice);
+    - a recommendation whose text is the normal phenotype's text is not genotype-driven (atazanavir + UGT1A1
+      intermediate metabolizer: "no need to avoid", as for a normal metabolizer);
+    - CPIC's own per-drug records (the G6PD drugs taken from CPIC v1.30.0) carry no flags: they count unless
+      the phenotype is normal or the text is CPIC's "No reason to avoid based on G6PD status" wording.
+    """
+    flagged = any(k in rec for k in ("dosingInformation", "alternateDrugAvailable", "otherPrescribingGuidance"))
+    normal = bool(phenotypes) and all(_is_normal(p) for p in phenotypes)
+    if not flagged:
+        text = _main_text(rec)
+        return not normal and not same_as_normal and bool(text) and not text.lower().startswith("no reason to avoid")
+    if normal:
+        return bool(rec.get("dosingInformation") or rec.get("alternateDrugAvailable"))
+    if same_as_normal:
         return False
     return bool(rec.get("dosingInformation") or rec.get("alternateDrugAvailable")
                 or rec.get("otherPrescribingGuidance"))
+
+
+def _main_text(rec: dict) -> str:
+    """The recommendation proper (before CPIC's "Other Considerations")."""
+    return html_to_text((rec.get("text") or {}).get("html", "").split("<h4")[0])
 
 
 def _is_normal(phenotype: str) -> bool:
@@ -63,7 +83,8 @@ def load_guideline(path: str | Path) -> Guideline:
         g = data["guideline"]
         drugs = sorted({c["name"] for c in g.get("relatedChemicals", [])})
         genes = [x["symbol"] for x in g.get("relatedGenes", []) if x.get("symbol")]
-        version = f"guideline v{g.get('version')} ({data.get('version')})"
+        version = (f"{g['versionText']} ({data.get('version')})" if g.get("versionText")
+                   else f"guideline v{g.get('version')} ({data.get('version')})")
         pmids = [c["pmid"] for c in data.get("citations", []) if c.get("pmid")]
         recs = data.get("recommendations", [])
         for r in recs:
@@ -81,21 +102,12 @@ def load_guidelines(directory: str | Path) -> list[Guideline]:
     return [load_guideline(p) for p in sorted(directory.glob("*.json"))]
 
 
-# CPIC guidelines for bundled phenotype genes whose CPIC recommendation data are NOT in the bundle: no CPIC
-# data file (PharmCAT cpic-guidelines/ format) was available offline when this was curated (2026-12-01), and
-# recommendation text is never written from memory. A called gene gets a visible "not curated" entry naming
-# the guideline, so the report says so instead of staying silent. Citations checked against PubMed / the
-# publisher DOI (curated 2026-12-01).
-NOT_CURATED = [
-    {"gene": "UGT1A1", "drug": "atazanavir", "guideline": "CPIC Guideline for UGT1A1 and Atazanavir Prescribing",
-     "pmid": "26417955", "url": "https://cpicpgx.org/guidelines/guideline-for-atazanavir-and-ugt1a1/",
-     "version": "Clin Pharmacol Ther 2016;99(4):363-369"},
-    {"gene": "CYP3A5", "drug": "tacrolimus", "guideline": "CPIC Guidelines for CYP3A5 Genotype and Tacrolimus Dosing",
-     "pmid": None, "url": "https://doi.org/10.1002/cpt.113", "version": "Clin Pharmacol Ther 2015;98(1):19-24"},
-    {"gene": "G6PD", "drug": "drugs classified in the CPIC G6PD guideline",
-     "guideline": "Expanded CPIC Guideline for Medication Use in the Context of G6PD Genotype",
-     "pmid": "36049896", "url": "https://cpicpgx.org/", "version": "Clin Pharmacol Ther 2023;113(5):973-985"},
-]
+# CPIC guidelines for bundled phenotype genes whose CPIC recommendation data are NOT in the bundle. A called
+# gene gets a visible "not curated" entry naming the guideline, so the report says so instead of staying
+# silent; recommendation text is never written from memory. Entry format: {"gene", "drug", "guideline",
+# "pmid", "url", "version"}. Empty since 2026-12-01: UGT1A1-atazanavir, CYP3A5-tacrolimus and G6PD are
+# bundled from CPIC data (see data/SOURCE.md).
+NOT_CURATED: list[dict] = []
 NOT_CURATED_DATE = "2026-12-01"
 
 
@@ -113,6 +125,10 @@ def not_curated_for(genes: set[str], covered_drugs: set[str]) -> list[Recommenda
     return out
 
 
+def _drugs(rec: dict, g: Guideline) -> list[str]:
+    return sorted({c["name"] for c in rec.get("relatedChemicals", [])} or set(g.drugs))
+
+
 def recommend_for(guidelines: list[Guideline], keys: dict[str, list[tuple[str, str | None]]]) -> list[Recommendation]:
     """``keys``: gene -> possible (lookup key, phenotype) pairs (several when the call is ambiguous)."""
     out: list[Recommendation] = []
@@ -126,6 +142,14 @@ def recommend_for(guidelines: list[Guideline], keys: dict[str, list[tuple[str, s
                      "gives a dosing algorithm); consult the guideline.",
                 citations=g.citations()))
             continue
+        # drug -> text(s) of the normal phenotype's recommendation when that changes nothing (a phenotype given
+        # the same advice is not actionable either; CYP3A5 normal metabolizers get a dose change, so not there)
+        normal_texts: dict[str, set[str]] = {}
+        for r in g.recommendations:
+            lk_values = list(r["lookupKey"].values())
+            if all(_is_normal(v) for v in lk_values) and not _actionable(r, lk_values):
+                for drug in _drugs(r, g):
+                    normal_texts.setdefault(drug, set()).add(_main_text(r))
         for r in g.recommendations:
             lk: dict[str, str] = r["lookupKey"]
             if not all(gene in keys for gene in lk):
@@ -141,10 +165,11 @@ def recommend_for(guidelines: list[Guideline], keys: dict[str, list[tuple[str, s
             if ambiguous:
                 text = f"[applies if the ambiguous call resolves to {lk}] {text}"
             pheno = "; ".join(f"{gene} {opts[0][1] or opts[0][0]}" for gene, opts in zip(lk, options))
-            for drug in sorted({c["name"] for c in r.get("relatedChemicals", [])} or set(g.drugs)):
+            for drug in _drugs(r, g):
                 out.append(Recommendation(
                     drug=drug, text=text, gene=", ".join(lk), phenotype=pheno,
                     classification=(r.get("classification") or {}).get("term"),
                     citations=g.citations(),
-                    actionable=_actionable(r, [opts[0][1] or opts[0][0] for opts in options])))
+                    actionable=_actionable(r, [opts[0][1] or opts[0][0] for opts in options],
+                                           same_as_normal=_main_text(r) in normal_texts.get(drug, set()))))
     return out
