@@ -9,7 +9,7 @@ DEMO_DIR ?= resources/demo
 APT_PACKAGES := bwa samtools bcftools tabix fastp mosdepth freebayes art-nextgen-simulation-tools \
                 libhts-dev poppler-utils libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
                 fonts-dejavu-core fonts-noto-cjk python3-venv chromium cnvkit delly \
-                openjdk-17-jre-headless
+                openjdk-17-jre-headless slurm-wlm munge
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := $(VENV)/bin
 

@@ -25,7 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "src"))
 
-from bedside import regions
+from bedside import plan
 from bedside.calling import germline as g
 
 
@@ -69,7 +69,7 @@ def main() -> int:
     print("chunks\tchunk_size\tseconds\tseconds_per_chunk")
     bam = cohort.bams["S1"]
     for size in (100_000, 30_000, 15_000, 7_000, 3_500):
-        chunks = regions.chunks(ref, size, skip_all_n=True)
+        chunks = plan.plan_chunks(plan.contig_lengths(ref, cache_dir=None), size)
         t = time.perf_counter()
         for c in chunks:
             g.call_germline([bam], ref, out / f"c.{c.name}.bcf", g.GermlineParams(),

@@ -1,5 +1,5 @@
-"""Scatter/gather: chunks from the reference index (all-N chunks skipped, optional targets BED), calling
-per chunk and gathering gives the same calls as calling the whole genome at once."""
+"""Scatter/gather: chunks from the reference index (bedside.plan; optional targets BED, small contigs packed),
+calling per chunk and gathering gives the same calls as calling the whole genome at once."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pysam
 import pytest
 
-from bedside import regions
+from bedside import plan
 from bedside.calling import germline as g
 from bedside.cli import main
 from bedside.errors import InputError
@@ -32,35 +32,35 @@ def records(vcf: Path) -> list[tuple]:
                  tuple(tuple(s["GT"]) for s in r.samples.values())) for r in vf]
 
 
-def test_chunks_skip_all_n_and_follow_targets(tmp_path):
+def test_chunks_follow_the_index_and_targets(tmp_path):
     fa = tmp_path / "ref.fa"
     fa.write_text(">c1\n" + "ACGT" * 250 + "N" * 2000 + "ACGT" * 250 + "\n>cN\n" + "N" * 1500 + "\n")
-    all_chunks = regions.chunks(fa, 1000)
-    assert [r.samtools for r in all_chunks] == ["c1:1-1000", "c1:1001-2000", "c1:2001-3000",
-                                                "c1:3001-4000", "cN:1-1000", "cN:1001-1500"]
-    kept = regions.chunks(fa, 1000, skip_all_n=True)
-    assert [r.samtools for r in kept] == ["c1:1-1000", "c1:3001-4000"]
+    contigs = plan.contig_lengths(fa, cache_dir=None)
+    assert [c.samtools for c in plan.plan_chunks(contigs, 1000)] == [
+        ["c1:1-1000"], ["c1:1001-2000"], ["c1:2001-3000"], ["c1:3001-4000"], ["cN:1-750"], ["cN:751-1500"]]
+    # contigs shorter than half a chunk share one chunk
+    assert [c.samtools for c in plan.plan_chunks(contigs, 5000)] == [["c1:1-4000"], ["cN:1-1500"]]
+    assert [c.samtools for c in plan.plan_chunks(contigs, 9000)] == [["c1:1-4000", "cN:1-1500"]]
     bed = tmp_path / "t.bed"
     bed.write_text("c1\t100\t200\nc1\t300\t900\nc1\t3100\t3200\n")
-    assert [r.samtools for r in regions.chunks(fa, 1000, bed, skip_all_n=True)] == [
-        "c1:101-900", "c1:3101-3200"]
+    assert [c.samtools for c in plan.plan_chunks(contigs, 1000, bed)] == [["c1:101-900"], ["c1:3101-3200"]]
+    assert [c.samtools for c in plan.plan_chunks(contigs, 4000, bed)] == [["c1:101-3200"]]
     bed.write_text("chr1\t100\t200\n")
     with pytest.raises(InputError, match="contig 'chr1' is not in the reference"):
-        regions.chunks(fa, 1000, bed)
+        plan.plan_chunks(contigs, 1000, bed)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("caller", ["bcftools", "both"])
 def test_scattered_equals_unscattered(cohort, tmp_path, caller):
     bams = [str(cohort.bams[s]) for s in sim.SAMPLES[:2]]
-    chunks = regions.chunks(cohort.ref, 7000, skip_all_n=True)
-    assert len(chunks) == 8  # chrA 30 kb -> 5, chrB 20 kb -> 3; chrN (all N) skipped
-    assert all(c.chrom != "chrN" for c in chunks)
+    chunks = plan.plan_chunks(plan.contig_lengths(cohort.ref, cache_dir=None), 7000)
+    assert len(chunks) >= 8  # chrA 30 kb -> 5, chrB 20 kb -> 3, then the all-N chrN
     parts = []
     for c in chunks:
         out = tmp_path / f"{c.name}.bcf"
         assert main(["germline", "call", "--bam", *bams, "--ref", str(cohort.ref), "--region",
-                     c.samtools, "--caller", caller, "--out", str(out)]) == 0
+                     *c.samtools, "--caller", caller, "--out", str(out)]) == 0
         parts.append(str(out))
     gathered = tmp_path / "gathered.vcf.gz"
     assert main(["germline", "gather", *parts, "--out", str(gathered)]) == 0
@@ -78,7 +78,7 @@ def test_scattered_equals_unscattered(cohort, tmp_path, caller):
 
 @pytest.mark.slow
 def test_scattered_gvcf_joint_equals_unscattered(cohort, tmp_path):
-    chunks = regions.chunks(cohort.ref, 10000, skip_all_n=True)
+    chunks = plan.plan_chunks(plan.contig_lengths(cohort.ref, cache_dir=None), 10000)
     gvcfs = []
     for s in sim.SAMPLES:
         parts = []
@@ -100,3 +100,42 @@ def test_scattered_gvcf_joint_equals_unscattered(cohort, tmp_path):
     g.joint_genotype(gvcfs, cohort.ref, whole, g.GermlineParams())
     a, b = records(gathered), records(whole)
     assert len(a) > 100 and a == b
+
+
+@pytest.mark.slow
+def test_packed_chunk_equals_whole_genome(cohort, tmp_path):
+    """A chunk of small contigs packed together (bedside.plan) calls every contig: germline (bcftools +
+    freebayes, gVCF, joint) and somatic give the same records as one whole-genome run."""
+    from bedside import plan
+
+    contigs = plan.contig_lengths(cohort.ref, cache_dir=None)
+    [packed] = plan.plan_chunks(contigs, sum(n for _, n in contigs))
+    assert len(packed.regions) == len(contigs) >= 3
+    bams = [str(cohort.bams[s]) for s in sim.SAMPLES[:2]]
+    part, whole = tmp_path / "packed.bcf", tmp_path / "whole.bcf"
+    assert main(["germline", "call", "--bam", *bams, "--ref", str(cohort.ref), "--region", *packed.samtools,
+                 "--caller", "both", "--out", str(part)]) == 0
+    assert main(["germline", "call", "--bam", *bams, "--ref", str(cohort.ref), "--caller", "both",
+                 "--out", str(whole)]) == 0
+    a, b = records(part), records(whole)
+    assert len(a) > 100 and {r[0] for r in a} >= {"chrA", "chrB"} and a == b
+    gvcfs = []
+    for s in sim.SAMPLES[:2]:
+        gv = tmp_path / f"{s}.g.vcf.gz"
+        assert main(["germline", "gvcf", "--bam", str(cohort.bams[s]), "--ref", str(cohort.ref),
+                     "--region", *packed.samtools, "--out", str(gv)]) == 0
+        gvcfs.append(str(gv))
+    jp, jw = tmp_path / "joint.packed.bcf", tmp_path / "joint.whole.bcf"
+    assert main(["germline", "joint", "--gvcf", *gvcfs, "--ref", str(cohort.ref), "--region",
+                 *packed.samtools, "--out", str(jp)]) == 0
+    assert main(["germline", "joint", "--gvcf", *gvcfs, "--ref", str(cohort.ref), "--out", str(jw)]) == 0
+    assert records(jp) == records(jw) and len(records(jp)) > 100
+    sp, sw = tmp_path / "somatic.packed.vcf.gz", tmp_path / "somatic.whole.vcf.gz"
+    for out, extra in ((sp, ["--region", *packed.samtools]), (sw, [])):
+        assert main(["somatic", "--tumor", bams[0], "--tumor-only", "--ref", str(cohort.ref),
+                     *extra, "--out", str(out)]) == 0
+    def somatic_records(vcf):
+        with pysam.VariantFile(str(vcf)) as vf:
+            return [(r.chrom, r.pos, r.ref, r.alts, tuple(r.filter), r.info.get("TLOD")) for r in vf]
+
+    assert somatic_records(sp) == somatic_records(sw) and len(somatic_records(sp)) > 0

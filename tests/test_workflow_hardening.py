@@ -216,8 +216,16 @@ def test_config_defaults_come_from_the_schema(project: Path) -> None:
     for key in ("calling", "qc", "params", "report"):
         cfg.pop(key)
     _write_config(project, cfg)
-    res = _snakemake(project, "-n", "-p", "results/P1/somatic/chunks/chrA_000000001-000020000.vcf.gz",
-                     "results/P1/germline/chunks/P1-N.chrA_000000001-000020000.bcf")
+    from bedside import plan
+
+    calling = props["calling"]["properties"]
+    assert calling["chunk_size"]["default"] == "auto"
+    assert calling["target_chunks"]["default"] == plan.DEFAULT_TARGET_CHUNKS
+    assert calling["min_chunk_size"]["default"] == plan.DEFAULT_MIN_CHUNK
+    # the whole small test genome is one packed chunk under the default plan
+    [chunk] = plan.plan_chunks(plan.contig_lengths(project / cfg["reference"]["fasta"], cache_dir=None))
+    res = _snakemake(project, "-n", "-p", f"results/P1/somatic/chunks/{chunk.name}.vcf.gz",
+                     f"results/P1/germline/chunks/P1-N.{chunk.name}.bcf")
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert "--min-vaf 0.02 " in out

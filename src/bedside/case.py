@@ -83,6 +83,48 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
+def recorded_tool_versions(bams: list[str] | None = None, vcfs: list[str | None] | None = None,
+                           fastp_jsons: list[str] | None = None) -> dict[str, str]:
+    """Tool versions as recorded by the jobs that ran them, read from their outputs: the BAMs' @PG lines
+    (bwa, samtools), the VCFs' ``##<tool>_<command>Version`` lines (bcftools) and fastp's JSON report.
+    Each value names the file it came from; tools no output records are left to :func:`tool_versions`."""
+    import pysam
+
+    found: dict[str, set[str]] = {}
+    sources: dict[str, set[str]] = {}
+
+    def add(tool: str, version: str, path: str) -> None:
+        found.setdefault(tool, set()).add(version)
+        sources.setdefault(tool, set()).add(Path(path).name)
+
+    for bam in bams or []:
+        try:
+            header = pysam.AlignmentFile(bam, "rb", check_sq=False).header.to_dict()
+        except (OSError, ValueError):
+            continue
+        for pg in header.get("PG", []):
+            if pg.get("PN") in ("bwa", "samtools") and pg.get("VN"):
+                add(pg["PN"], pg["VN"], bam)
+    for vcf in [v for v in (vcfs or []) if v]:
+        try:
+            with pysam.VariantFile(vcf) as vf:
+                for rec in vf.header.records:
+                    m = re.fullmatch(r"bcftools_\w+Version", rec.key or "")
+                    if m and rec.value:
+                        add("bcftools", rec.value.split("+")[0], vcf)
+        except (OSError, ValueError):
+            continue
+    for js in fastp_jsons or []:
+        try:
+            version = json.loads(Path(js).read_text()).get("summary", {}).get("fastp_version")
+        except (OSError, ValueError):
+            continue
+        if version:
+            add("fastp", version, js)
+    return {tool: f"{', '.join(sorted(found[tool]))} (recorded in {', '.join(sorted(sources[tool]))})"
+            for tool in sorted(found)}
+
+
 # ------------------------------------------------------------------ resource versions
 
 _VERSION_KEYS = ("fileDate", "source", "version", "reference", "gnomAD_version", "dbSNP_BUILD_ID")
@@ -500,6 +542,21 @@ def generated_timestamp() -> str:
     return when.isoformat(timespec="seconds")
 
 
+def case_identity(patient: str, tumor_sample: str | None, normal_sample: str | None,
+                  identity_tsv: str | None = None, not_run_reason: str | None = None):
+    """The patient's tumor-normal identity check for the case record: its row of the cohort identity table
+    (``bedside cohort identity``), else "not run" with the reason."""
+    from bedside.cohort import identity
+
+    if not (tumor_sample and normal_sample):
+        return identity.not_run("no matched tumor-normal pair (tumor-only or normal-only)", tumor_sample,
+                                normal_sample)
+    if identity_tsv:
+        return identity.case_identity(identity_tsv, patient, tumor_sample, normal_sample)
+    return identity.not_run(not_run_reason or "no identity table was given to `bedside case` (--identity)",
+                            tumor_sample, normal_sample)
+
+
 def build_case(
     patient: str,
     context: PatientContext,
@@ -530,6 +587,10 @@ def build_case(
     cnv_plot: str | None = None,
     msi_json: str | None = None,
     fusions_json: str | None = None,
+    bams: list[str] | None = None,
+    fastp_jsons: list[str] | None = None,
+    identity_tsv: str | None = None,
+    identity_not_run: str | None = None,
 ) -> Case:
     from bedside import annotate, biomarkers, clinical, knowledge
 
@@ -624,7 +685,9 @@ def build_case(
         + (["MSI"] if msi_json else [])
     case.assay["variant_classes"] = [*case.assay.get("variant_classes", []), *ran]
     case.versions = {
-        **tool_versions(),
+        **{k: f"{v} (the case job's environment; no output records it)" if k != "bedside" else v
+           for k, v in tool_versions().items()},
+        **recorded_tool_versions(bams, [somatic_vcf, germline_vcf], fastp_jsons),
         **knowledge_versions(kb, pgx_meta),
         **resource_versions(population, clinvar, [somatic_vcf, germline_vcf]),
     }
@@ -638,6 +701,11 @@ def build_case(
     if case.copy_number and case.copy_number.method:
         case.versions["copy number"] = case.copy_number.method
     case.generated = generated_timestamp()
+    case.identity = case_identity(patient, tumor_sample, normal_sample, identity_tsv, identity_not_run)
+    if case.identity.problem:
+        from bedside.cohort.identity import problem_notice
+
+        case.notices.append(problem_notice(case.identity))
     failed = [m for m in case.qc if m.passed is False]
     if failed:
         case.notices.append(

@@ -41,6 +41,8 @@ COMMANDS = [
     "msi",
     "sv",
     "cohort_platform",
+    "plan",
+    "hpc",
 ]
 
 

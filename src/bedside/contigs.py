@@ -15,7 +15,6 @@ from pathlib import Path
 
 from bedside.errors import InputError
 from bedside import tools
-from bedside.tools import read_fai
 
 _SPECIAL = {"chrM": "MT", "MT": "chrM", "chrMT": "MT"}
 
@@ -28,8 +27,11 @@ def toggle_chr(name: str) -> str:
 
 
 def fasta_contigs(fasta: str | Path) -> dict[str, int]:
-    """Contig -> length of a FASTA, from its .fai (created if absent)."""
-    return dict(read_fai(fasta))
+    """Contig -> length of a FASTA, from its .fai (never written beside the FASTA: without one the lengths
+    are scanned once and cached, :func:`bedside.plan.contig_lengths`)."""
+    from bedside.plan import contig_lengths
+
+    return dict(contig_lengths(fasta))
 
 
 def alignment_contigs(path: str | Path) -> dict[str, int]:

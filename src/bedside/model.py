@@ -377,6 +377,29 @@ class QCMetric:
 
 
 @dataclass
+class IdentityCheck:
+    """Tumor-normal identity of the patient's specimens: genotype concordance of the tumor with its own normal
+    (and every other normal of the cohort) at common SNPs, from ``bedside cohort identity``
+    (bedside.cohort.identity). A problem means the findings may belong to another patient."""
+
+    status: str  # ok | mismatch | swapped_with:<patient> | not_assessable | not_run
+    tumor_sample: str | None = None
+    normal_sample: str | None = None
+    sites: int | None = None  # informative common SNPs (called at depth in both)
+    concordance: float | None = None  # exact-genotype concordance of the tumor with its own normal
+    opposite_homozygous: float | None = None
+    best_normal: str | None = None  # the cohort normal the tumor matches best
+    best_concordance: float | None = None
+    swapped_with: str | None = None  # the patient whose normal matches this tumor (status swapped_with:)
+    reason: str | None = None  # why not run / not assessable
+    source: str | None = None  # the identity table it was read from
+
+    @property
+    def problem(self) -> bool:
+        return self.status == "mismatch" or self.status.startswith("swapped_with")
+
+
+@dataclass
 class Case:
     patient_id: str
     context: PatientContext
@@ -400,6 +423,7 @@ class Case:
     copy_number: CopyNumberProfile | None = None
     fusions: list[FusionCall] = field(default_factory=list)
     met_exon14: list[MetExon14Event] = field(default_factory=list)
+    identity: IdentityCheck | None = None  # tumor-normal identity check (None: not recorded, older records)
 
 
 def to_dict(obj: Any) -> Any:

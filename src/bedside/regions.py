@@ -1,4 +1,4 @@
-"""Genomic regions: chunks for scatter/gather, from the reference index and an optional targets BED."""
+"""Genomic regions and BED reading (the scatter plan built from them is bedside.plan)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from bedside.errors import InputError
 from bedside.tools import read_fai
 
-__all__ = ["Region", "chunks", "has_sequence", "read_bed", "read_fai"]
+__all__ = ["Region", "read_bed", "read_fai"]
 
 
 @dataclass(frozen=True)
@@ -50,47 +50,3 @@ def read_bed(path: str | Path, contigs: dict[str, int] | None = None) -> list[Re
                                      line=lineno)
             regions.append(Region(f[0], start, end))
     return regions
-
-
-def has_sequence(fasta: str | Path, regions: list[Region]) -> list[Region]:
-    """The regions holding at least one base other than N (a mostly-N reference, such as a test
-    reference or unplaced scaffolds, would otherwise spawn many empty calling jobs)."""
-    import pysam
-
-    try:
-        with pysam.FastaFile(str(fasta)) as fa:
-            return [r for r in regions if fa.fetch(r.chrom, r.start, r.end).strip("Nn")]
-    except (OSError, ValueError) as exc:
-        raise InputError(f"cannot read reference sequence: {exc}", path=fasta) from exc
-
-
-def chunks(fasta: str | Path, chunk_size: int, targets: str | Path | None = None,
-           skip_all_n: bool = False) -> list[Region]:
-    """Split the genome (or the targets) into chunks of at most ``chunk_size`` bp, in reference order.
-
-    With targets, each chunk is the span of consecutive target intervals up to ``chunk_size``; calling
-    is further restricted to the targets themselves by the rules. With ``skip_all_n``, chunks whose
-    sequence is all N are left out.
-    """
-    contigs = read_fai(fasta)
-    if chunk_size < 1:
-        raise InputError(f"chunk size must be positive, got {chunk_size}")
-    out: list[Region] = []
-    if targets:
-        order = {c: i for i, (c, _) in enumerate(contigs)}
-        regions = sorted(read_bed(targets, dict(contigs)), key=lambda r: (order[r.chrom], r.start))
-        cur: Region | None = None
-        for r in regions:
-            if cur and r.chrom == cur.chrom and r.end - cur.start <= chunk_size:
-                cur = Region(cur.chrom, cur.start, max(cur.end, r.end))
-            else:
-                if cur:
-                    out.append(cur)
-                cur = r
-        if cur:
-            out.append(cur)
-        return has_sequence(fasta, out) if skip_all_n else out
-    for chrom, length in contigs:
-        for start in range(0, length, chunk_size):
-            out.append(Region(chrom, start, min(start + chunk_size, length)))
-    return has_sequence(fasta, out) if skip_all_n else out

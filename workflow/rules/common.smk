@@ -5,7 +5,7 @@ from pathlib import Path
 
 from bedside.errors import BedsideError
 from bedside.io import sheets as bsheets
-from bedside import regions as bregions
+from bedside import plan as bplan
 from bedside.io import preflight as bchecks
 
 
@@ -17,7 +17,8 @@ def _fail(message):
 
 # 1. the configuration: unknown keys refused, types and ranges checked, defaults filled in from the
 #    schema (the one source of the workflow's defaults)
-CONFIG_SCHEMA = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
+# (relative to this file, so the workflow also works imported as a Snakemake module)
+CONFIG_SCHEMA = Path(workflow.current_basedir).parent / "schemas" / "config.schema.yaml"
 _config_problems = bchecks.config_problems(config, CONFIG_SCHEMA, workflow.configfiles)
 if _config_problems:
     _fail("invalid configuration:\n  " + "\n  ".join(_config_problems))
@@ -41,14 +42,17 @@ if _input_problems:
         f"{len(_input_problems)} problem(s) in the inputs:\n  "
         + "\n  ".join(p.replace("\n", "\n  ") for p in _input_problems)
     )
+# 3. the scatter plan, from the reference's .fai and the targets only (bedside.plan): no job and no
+#    parse (main process or cluster job) reads the genome or a BAM for it
 try:
     CHUNKS = {
-        r.name: r
-        for r in bregions.chunks(
-            config["reference"]["fasta"],
+        c.name: c
+        for c in bplan.plan_chunks(
+            bplan.contig_lengths(config["reference"]["fasta"]),
             config["calling"]["chunk_size"],
             config["reference"].get("targets") or None,
-            skip_all_n=True,
+            target_chunks=config["calling"]["target_chunks"],
+            min_chunk_size=config["calling"]["min_chunk_size"],
         )
     }
 except BedsideError as exc:
@@ -70,7 +74,7 @@ wildcard_constraints:
     patient="|".join(PATIENTS),
     sample="|".join(SAMPLES),
     unit="|".join(sorted({u.unit_name for u in SHEET.units})),
-    chunk="|".join(CHUNKS),
+    chunk=r"[0-9][0-9][0-9][0-9]+-[A-Za-z0-9._+-]+",
     kind="somatic|germline",
 
 
@@ -163,6 +167,7 @@ def input_read_group_args(wildcards):
 
 
 def chunk_region(wildcards):
+    """The chunk's region(s) as a list of words (several when small contigs are packed together)."""
     return CHUNKS[wildcards.chunk].samtools
 
 
@@ -340,6 +345,25 @@ def case_inputs(wc):
         if normal_of(wc.patient):
             inputs["msi"] = f"results/{wc.patient}/biomarkers/msi.json"
             inputs["fusions"] = f"results/{wc.patient}/sv/fusions.json"
+    # the jobs that made the BAMs and trimmed the reads recorded their tool versions in them
+    inputs["bams"] = [
+        sample_bam(s) for s in (tumor_of(wc.patient), normal_of(wc.patient)) if s
+    ]
+    inputs["fastp_jsons"] = [
+        f"results/{wc.patient}/qc/fastp/{u.sample_name}.{u.unit_name}.json"
+        for u in SHEET.units
+        if not u.bam and patient_of(u.sample_name) == wc.patient
+    ]
+    # the cohort's tumor-normal identity check (rules/cohort_hail.smk) when it runs; it is made from the
+    # BAMs and the population resource, never from case records (no cycle)
+    if (
+        tumor_of(wc.patient)
+        and normal_of(wc.patient)
+        and len(NORMALS) > 1
+        and cfg("cohort", "enabled", default=True)
+        and cfg("resources", "population")
+    ):
+        inputs["identity"] = "results/cohort/identity/identity.tsv"
     for role, sample in (
         ("tumor", tumor_of(wc.patient)),
         ("normal", normal_of(wc.patient)),
@@ -361,6 +385,10 @@ def case_args(wc, input):
             args += [f"--{key}", input[key]]
     for kb in input.knowledge:
         args += ["--knowledge", kb]
+    if input.bams:
+        args += ["--bam", *input.bams]
+    if input.fastp_jsons:
+        args += ["--fastp-json", *input.fastp_jsons]
     for key in (
         "gff3",
         "population",
@@ -380,6 +408,16 @@ def case_args(wc, input):
     ):
         if key in input.keys():
             args += [f"--{key.replace('_', '-')}", input[key]]
+    if "identity" in input.keys():
+        args += ["--identity", input.identity]
+    elif tumor_of(wc.patient) and normal_of(wc.patient):
+        if len(NORMALS) < 2:
+            why = "the identity check runs with two or more normals in the cohort"
+        elif not cfg("cohort", "enabled", default=True):
+            why = "the cohort platform is off (cohort.enabled: false)"
+        else:
+            why = "no population resource (resources.population) to choose common SNPs from"
+        args += ["--identity-not-run", why]
     args += targets_opt("--targets")
     return args
 

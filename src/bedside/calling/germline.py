@@ -433,11 +433,38 @@ def apply_model(in_vcf: str | Path, out_path: str | Path, params: GermlineParams
 # commands
 
 
+def _region_list(region: str | Sequence[str] | None) -> list[str]:
+    if not region:
+        return []
+    return [region] if isinstance(region, str) else [r for r in region if r]
+
+
+def _region_arg(region: str | Sequence[str] | None) -> str | None:
+    """One bcftools -r value for one or several regions (bcftools takes a comma-separated list)."""
+    return ",".join(_region_list(region)) or None
+
+
 def call_candidates(bams: Sequence[str | Path], ref: str | Path, tmpd: Path, params: GermlineParams,
                     region: str | None = None, targets: str | Path | None = None
                     ) -> tuple[Path, dict[str, list[Locus]] | None]:
     """The unfiltered candidate records (split, left-aligned, sorted, exact duplicates removed) in
-    ``tmpd``, and freebayes' loci when ``params.caller == "both"``."""
+    ``tmpd``, and freebayes' loci when ``params.caller == "both"``. ``region`` may be a list (a chunk of
+    packed small contigs): each region is called in turn and the candidates concatenated in order."""
+    regions = _region_list(region)
+    if len(regions) > 1:
+        parts, support_all = [], ({} if params.caller == "both" else None)
+        for i, r in enumerate(regions):
+            sub = tmpd / f"region{i}"
+            sub.mkdir()
+            part, support = call_candidates(bams, ref, sub, params, r, targets)
+            parts.append(part)
+            if support_all is not None and support:
+                for chrom, loci in support.items():
+                    support_all.setdefault(chrom, []).extend(loci)
+        joined = tmpd / "dedup.bcf"
+        run_pipeline([["bcftools", "concat", "--no-version", "-Ob", "-o", str(joined), *map(str, parts)]])
+        return joined, support_all
+    region = regions[0] if regions else None
     support = None
     if params.caller in ("bcftools", "both"):
         raw = tmpd / "bcftools.bcf"
@@ -463,7 +490,7 @@ def call_candidates(bams: Sequence[str | Path], ref: str | Path, tmpd: Path, par
 
 
 def call_germline(bams: Sequence[str | Path], ref: str | Path, out: str | Path,
-                  params: GermlineParams, region: str | None = None,
+                  params: GermlineParams, region: str | Sequence[str] | None = None,
                   targets: str | Path | None = None) -> dict[str, int]:
     """Call germline variants of one or more samples (jointly) over ``region``; write ``out``
     (.bcf or .vcf.gz) and its index. Returns record counts per filter."""
@@ -484,19 +511,19 @@ def call_germline(bams: Sequence[str | Path], ref: str | Path, out: str | Path,
 
 
 def call_gvcf(bam: str | Path, ref: str | Path, out: str | Path, params: GermlineParams,
-              region: str | None = None, targets: str | Path | None = None) -> None:
+              region: str | Sequence[str] | None = None, targets: str | Path | None = None) -> None:
     """Per-sample genotype-likelihood gVCF: variant sites with PL and non-variant blocks
     (``<*>``, INFO/END, grouped by min depth), as ``bcftools mpileup -g`` writes them, so a cohort
     can later be genotyped jointly with :func:`joint_genotype` without re-reading the BAMs."""
     check_bams([bam])
     output_type(out)
-    run_pipeline([mpileup_cmd([bam], ref, params, region, targets, gvcf=True),
+    run_pipeline([mpileup_cmd([bam], ref, params, _region_arg(region), targets, gvcf=True),
                   ["bcftools", "view", "--no-version", "-O" + output_type(out), "-"]], out, inputs=[bam])
     index_vcf(out)
 
 
 def joint_genotype(gvcfs: Sequence[str | Path], ref: str | Path, out: str | Path,
-                   params: GermlineParams, region: str | None = None) -> dict[str, int]:
+                   params: GermlineParams, region: str | Sequence[str] | None = None) -> dict[str, int]:
     """Merge per-sample gVCFs (``bcftools merge --gvcf REF``) and genotype all samples jointly
     (``bcftools call -m``): one multi-sample VCF with a genotype per sample at every site any
     sample varies. Filters as in :func:`call_germline` (no freebayes consensus: gVCFs carry
@@ -508,6 +535,7 @@ def joint_genotype(gvcfs: Sequence[str | Path], ref: str | Path, out: str | Path
             raise InputError("gVCF not found", path=g)
     output_type(out)
     jp = GermlineParams(**{**params.__dict__, "caller": "bcftools", "filter_model": ""})
+    region = _region_arg(region)
     with tempfile.TemporaryDirectory(prefix="bedside-joint-") as tmp:
         tmpd = Path(tmp)
         raw = tmpd / "joint.bcf"

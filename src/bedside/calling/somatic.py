@@ -29,7 +29,7 @@ from bedside import __version__
 from bedside.calling.somatic_core import FILTERS, Params, Sites, filter_names, score
 from bedside import tools
 from bedside.tools import run_tool
-from bedside.errors import InputError
+from bedside.errors import BedsideError, InputError
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +170,8 @@ def split_regions(contigs: list[tuple[str, int]], n_chunks: int) -> list[str]:
 
 
 def pileup_region(bams: Sequence[Path], ref: Path, *, region: str | None = None,
-                  regions_file: Path | None = None, min_alt: int = 2, min_bq: int = 13,
-                  min_mq: int = 20, max_depth: int = 10000) -> str:
+                  regions_file: Path | None = None, targets_file: Path | None = None, min_alt: int = 2,
+                  min_bq: int = 13, min_mq: int = 20, max_depth: int = 10000) -> str:
     """bcftools mpileup over the BAMs (one sample per BAM) -> query lines of candidate records."""
     cmd = ["bcftools", "mpileup", "--ignore-RG", "-f", ref, "-a", "FORMAT/AD,FORMAT/ADF,FORMAT/ADR,FORMAT/DP,FORMAT/QS", "-d", max_depth, "-q", min_mq, "-Q", min_bq, "-Ou",
            # indel candidates: >= min_alt gapped reads making >= 1% of a sample's reads
@@ -181,6 +181,8 @@ def pileup_region(bams: Sequence[Path], ref: Path, *, region: str | None = None,
         cmd += ["-r", region]
     if regions_file:
         cmd += ["-R", regions_file]
+    if targets_file:  # with a region: pile up only the targets inside it (panels, exomes)
+        cmd += ["-T", targets_file]
     cmd += list(bams)
     view = ["bcftools", "view", "-Ou", "-i", f"FMT/AD[0:1-]>={min_alt}"]
     q = ["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%AD\t%ADF\t%ADR\t%QS\t%DP]\n"]
@@ -269,14 +271,17 @@ def parse_pileup(text: str, n_samples: int, min_alt: int, into: Candidates, fast
 
 
 def collect_candidates(bams: Sequence[Path], ref: Path, contigs: list[tuple[str, int]], *,
-                       region: str | None = None, regions_bed: Path | None = None, threads: int = 1,
-                       min_alt: int = 2, min_bq: int = 13, min_mq: int = 20) -> Candidates:
-    """Run the pileups (in parallel over genome chunks or BED contigs) and parse them."""
+                       region: str | Sequence[str] | None = None, regions_bed: Path | None = None,
+                       threads: int = 1, min_alt: int = 2, min_bq: int = 13, min_mq: int = 20) -> Candidates:
+    """Run the pileups (in parallel over genome chunks or BED contigs) and parse them. ``region`` may be
+    several regions (a chunk of packed small contigs); with ``regions_bed`` too, only the BED's intervals
+    inside the regions are piled up."""
     cand = Candidates()
     with tempfile.TemporaryDirectory(prefix="bedside-somatic-") as tmp:
         jobs: list[dict] = []
         if region:
-            jobs.append({"region": region})
+            targets = {"targets_file": regions_bed} if regions_bed else {}
+            jobs += [{"region": r, **targets} for r in ([region] if isinstance(region, str) else region)]
         elif regions_bed:
             by_contig: dict[str, list[str]] = {}
             known = dict(contigs)
@@ -345,6 +350,61 @@ def population_af(pop: Path, cand: Candidates) -> np.ndarray:
 
 # ------------------------------------------------------------------ calling
 
+DEVICES = ("cpu", "gpu")
+
+
+class DeviceUnavailable(BedsideError):
+    """``--device gpu`` on a machine without CuPy or a CUDA device (exit 2: use --device cpu there)."""
+
+
+def array_module(device: str = "cpu"):
+    """The array namespace the somatic model runs on: NumPy for ``cpu``, CuPy for ``gpu``.
+
+    ``gpu`` needs CuPy (``pip install cupy-cuda12x``) and at least one CUDA device; otherwise
+    :class:`DeviceUnavailable` names what is missing. Checked before any pileup runs."""
+    if device not in DEVICES:
+        raise InputError(f"--device {device!r} is not one of {', '.join(DEVICES)}")
+    if device == "cpu":
+        return np
+    try:
+        import cupy
+    except ImportError as exc:
+        raise DeviceUnavailable(f"--device gpu needs CuPy, which is not installed ({exc}); install the "
+                                "build for the node's CUDA (e.g. pip install cupy-cuda12x) or use --device "
+                                "cpu") from exc
+    try:
+        n = cupy.cuda.runtime.getDeviceCount()
+    except Exception as exc:  # cupy's CUDARuntimeError / a missing driver library
+        raise DeviceUnavailable(f"--device gpu: CuPy {getattr(cupy, '__version__', '?')} found no usable "
+                                f"CUDA device or driver ({type(exc).__name__}: {exc}); run on a GPU node or "
+                                "use --device cpu") from exc
+    if n < 1:
+        raise DeviceUnavailable("--device gpu: CuPy sees no CUDA device (CUDA_VISIBLE_DEVICES empty, or no "
+                                "GPU allocated to the job); run on a GPU node or use --device cpu")
+    return cupy
+
+
+def _to_host(a):
+    """A device array back to NumPy (CuPy: ``.get()``; NumPy: itself; else via DLPack/``np.asarray``)."""
+    if a is None or isinstance(a, np.ndarray):
+        return a
+    if hasattr(a, "get") and callable(a.get):
+        return a.get()
+    try:
+        return np.from_dlpack(a)
+    except (TypeError, RuntimeError, BufferError, AttributeError):
+        return np.asarray(a)
+
+
+def score_on_device(sites: Sites, params: Params, xp=np) -> dict:
+    """Score NumPy ``sites`` with the array core on namespace ``xp`` (NumPy, CuPy); results as NumPy."""
+    if xp is np:
+        return score(sites, params)
+    dev = Sites(**{k: (xp.asarray(v) if v is not None and k != "extra" else v)
+                   for k, v in sites.__dict__.items()})
+    return {k: _to_host(v) for k, v in score(dev, params).items()}
+
+
 def to_sites(cand: Candidates, contigs: list[tuple[str, int]], tumor_only: bool, xp=np) -> Sites:
     idx = {name: i for i, (name, _) in enumerate(contigs)}
     c = cand.cols
@@ -372,20 +432,23 @@ class CallResult:
     normal_sample: str | None
 
 
-def call_somatic(tumor: Path, normal: Path | None, ref: Path, out: Path, *, region: str | None = None,
+def call_somatic(tumor: Path, normal: Path | None, ref: Path, out: Path, *,
+                 region: str | Sequence[str] | None = None,
                  regions_bed: Path | None = None, pon: Path | None = None, population: Path | None = None,
                  tumor_only: bool = False, threads: int = 1, patient: str | None = None,
                  params: Params | None = None, min_alt: int = 2, emit_lod: float = 3.0,
                  min_bq: int = 13, min_mq: int = 20, sample_patients: dict[str, str] | None = None,
-                 sheet: str | None = None) -> CallResult:
-    """Call somatic SNVs/indels and write a bgzipped, tabix-indexed VCF to ``out`` (atomically)."""
+                 sheet: str | None = None, device: str = "cpu") -> CallResult:
+    """Call somatic SNVs/indels and write a bgzipped, tabix-indexed VCF to ``out`` (atomically).
+    ``device``: where the array core scores the candidates (``cpu`` NumPy, ``gpu`` CuPy)."""
     params = params or Params()
+    xp = array_module(device)  # before any pileup: a missing GPU stops the job at once
     t_sm, n_sm = check_pair(tumor, normal, ref, patient, tumor_only, sample_patients, sheet)
     contigs = fasta_contigs(ref)
-    if region:
-        name = region.split(":")[0]
+    for r in ([region] if isinstance(region, str) else region or []):
+        name = r.rsplit(":", 1)[0] if re.search(r":[0-9,]+(-[0-9,]*)?$", r) else r
         if name not in dict(contigs):
-            raise InputError(f"region contig {name!r} is not in the reference", path=ref, record=region)
+            raise InputError(f"region contig {name!r} is not in the reference", path=ref, record=r)
     if regions_bed and not Path(regions_bed).exists():
         raise InputError("regions BED not found", path=regions_bed)
     for p in (pon, population):
@@ -399,8 +462,8 @@ def call_somatic(tumor: Path, normal: Path | None, ref: Path, out: Path, *, regi
         sites.in_pon = pon_flags(pon, cand)
     if population is not None:
         sites.population_af = population_af(population, cand)
-    res = score(sites, params) if len(cand) else {k: np.zeros(0) for k in ("tlod", "nlod", "vaf")} | {
-        "filter_mask": np.zeros(0, dtype=np.int32)}
+    res = score_on_device(sites, params, xp) if len(cand) else {
+        k: np.zeros(0) for k in ("tlod", "nlod", "vaf")} | {"filter_mask": np.zeros(0, dtype=np.int32)}
     keep = np.nonzero(np.asarray(res["tlod"]) >= emit_lod)[0]
     order = keep[np.lexsort((np.array(cand.alt, dtype=object)[keep] if len(keep) else keep,
                              np.asarray(sites.key)[keep]))] if len(keep) else keep

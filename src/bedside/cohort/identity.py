@@ -146,3 +146,91 @@ def genotype_sites(bams: list[str | Path], ref: str | Path, sites_vcf: str | Pat
                  inputs=[*bams, ref, sites_vcf])
             run_tool(["tabix", "-f", "-p", "vcf", tmp])
     return Path(out)
+
+
+# ------------------------------------------------------------------ one patient's row, for the case record
+
+IDENTITY_COLUMNS = ("patient_id", "tumor_sample", "normal_sample", "sites", "concordance", "opposite_homozygous",
+                    "best_normal", "best_concordance", "status")
+
+
+def not_run(reason: str, tumor_sample: str | None = None, normal_sample: str | None = None):
+    """The case record's identity check when none was run (the reason is shown in the report)."""
+    from bedside.model import IdentityCheck
+
+    return IdentityCheck(status="not_run", tumor_sample=tumor_sample, normal_sample=normal_sample, reason=reason)
+
+
+def problem_notice(check) -> str:
+    """The case notice for a failed identity check (the report's first page shows it as a warning)."""
+    if check.swapped_with:
+        what = (f"tumor {check.tumor_sample} matches the normal of patient {check.swapped_with} "
+                f"({check.best_normal}, concordance {check.best_concordance}) better than its own normal "
+                f"{check.normal_sample} (concordance {check.concordance})")
+    else:
+        what = (f"tumor {check.tumor_sample} and normal {check.normal_sample} do not come from the same person "
+                f"(genotype concordance {check.concordance} at {check.sites} common SNPs)")
+    return (f"SPECIMEN IDENTITY PROBLEM: {what}. The findings in this report may belong to another patient; "
+            "do not act on them until the sample identity is resolved.")
+
+
+def case_identity(path: str | Path, patient: str, tumor_sample: str | None, normal_sample: str | None):
+    """The patient's row of an identity table (``bedside cohort identity`` output) as an
+    :class:`~bedside.model.IdentityCheck`. A patient without a row gets ``not_run`` with the reason; a row
+    whose samples are not the case's, a malformed row or an unknown status stop with the file and line."""
+    import csv
+
+    from bedside.model import IdentityCheck
+
+    def num(value: str, conv, col: str, lineno: int):
+        if value in ("", "NA", "nan", "None"):
+            return None
+        try:
+            return conv(value)
+        except ValueError:
+            raise InputError(f"column {col}: {value!r} is not a number", path=path, line=lineno) from None
+
+    try:
+        with open(path, newline="") as fh:
+            lines = [(i, ln) for i, ln in enumerate(fh, 1) if ln.strip() and not ln.startswith("#")]
+    except OSError as exc:
+        raise InputError(f"cannot read identity table ({exc})", path=path) from exc
+    if not lines:
+        raise InputError("identity table has no header line", path=path)
+    header = next(csv.reader([lines[0][1]], delimiter="\t"))
+    missing = [c for c in IDENTITY_COLUMNS if c not in header]
+    if missing:
+        raise InputError(f"not a bedside identity table: column(s) {', '.join(missing)} missing",
+                         path=path, line=lines[0][0])
+    for lineno, text in lines[1:]:
+        values = next(csv.reader([text.rstrip("\r\n")], delimiter="\t"))
+        if len(values) != len(header):
+            raise InputError(f"{len(values)} fields, the header has {len(header)}", path=path, line=lineno)
+        row = dict(zip(header, values, strict=True))
+        if row["patient_id"] != patient:
+            continue
+        status = row["status"]
+        if status not in ("ok", "mismatch", "not_assessable") and not (
+                status.startswith("swapped_with:") and len(status) > len("swapped_with:")):
+            raise InputError(f"patient {patient}: unknown identity status {status!r} (expected ok, mismatch, "
+                             "swapped_with:<patient> or not_assessable)", path=path, line=lineno)
+        for role, mine in (("tumor_sample", tumor_sample), ("normal_sample", normal_sample)):
+            if mine and row[role] != mine:
+                raise InputError(f"patient {patient}: {role} is {row[role]!r} here but {mine!r} in the case "
+                                 "record (identity table from another sample sheet?)", path=path, line=lineno)
+        sites = num(row["sites"], int, "sites", lineno)
+        check = IdentityCheck(
+            status=status, tumor_sample=row["tumor_sample"], normal_sample=row["normal_sample"], sites=sites,
+            concordance=num(row["concordance"], float, "concordance", lineno),
+            opposite_homozygous=num(row["opposite_homozygous"], float, "opposite_homozygous", lineno),
+            best_normal=row["best_normal"] or None,
+            best_concordance=num(row["best_concordance"], float, "best_concordance", lineno),
+            swapped_with=status.split(":", 1)[1] if status.startswith("swapped_with:") else None,
+            source=str(path))
+        if status == "not_assessable":
+            check.reason = (f"too few informative common SNPs ({sites or 0}) called at depth in both the "
+                            "tumor and the normal")
+        return check
+    reason = ("no matched tumor-normal pair" if not (tumor_sample and normal_sample)
+              else f"patient {patient} has no row in the identity table")
+    return not_run(reason, tumor_sample, normal_sample)

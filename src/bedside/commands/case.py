@@ -64,6 +64,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cnv-plot", help="genome-wide copy-number plot (bedside cnv cnv.png) for the report")
     p.add_argument("--msi", help="MSI result (bedside msi msi.json)")
     p.add_argument("--fusions", help="fusions and MET exon 14 events (bedside sv fusions.json)")
+    p.add_argument("--bam", nargs="+", default=[], help="the patient's final BAMs: the bwa/samtools versions "
+                   "that made them are read from their @PG header lines")
+    p.add_argument("--fastp-json", nargs="+", default=[], help="fastp JSON reports (fastp version)")
+    ident = p.add_mutually_exclusive_group()
+    ident.add_argument("--identity", help="tumor-normal identity table (bedside cohort identity identity.tsv): "
+                       "the patient's row goes into the case record; a mismatch or swap is a warning on the "
+                       "report's first page")
+    ident.add_argument("--identity-not-run", metavar="REASON",
+                       help="why no identity check was run (the report says 'not run (REASON)')")
     p.add_argument("--out", required=True)
     p.set_defaults(func=run)
 
@@ -118,6 +127,10 @@ def run(args: argparse.Namespace) -> int:
         pgx_definitions=args.pgx_definitions,
         msi_json=args.msi,
         fusions_json=args.fusions,
+        bams=args.bam,
+        fastp_jsons=args.fastp_json,
+        identity_tsv=args.identity,
+        identity_not_run=args.identity_not_run,
         **_cnv_paths(args),
     )
     with atomic_path(args.out) as tmp:

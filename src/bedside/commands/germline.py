@@ -80,7 +80,8 @@ def run_positions(args) -> int:
 
 def _common(p: argparse.ArgumentParser, qual: bool = True) -> None:
     p.add_argument("--ref", required=True, help="reference FASTA (faidx-indexed)")
-    p.add_argument("--region", help="restrict to chr:start-end (1-based inclusive)")
+    p.add_argument("--region", nargs="+", metavar="REGION",
+                   help="restrict to chr:start-end (1-based inclusive); several = one chunk of packed contigs")
     p.add_argument("--targets-file", help="BED restricting calling (panels, exomes)")
     if qual:
         p.add_argument("--min-qual", type=float, default=20.0, help="minimum QUAL [20]")
@@ -118,7 +119,7 @@ def add_parser(subparsers) -> None:
     j = sub.add_parser("joint", help="joint genotyping of per-sample gVCFs into one multi-sample VCF")
     j.add_argument("--gvcf", nargs="+", required=True)
     j.add_argument("--ref", required=True)
-    j.add_argument("--region")
+    j.add_argument("--region", nargs="+", metavar="REGION")
     j.add_argument("--min-qual", type=float, default=20.0)
     j.add_argument("--min-depth", type=int, default=5)
     j.add_argument("--out", required=True)

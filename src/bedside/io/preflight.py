@@ -91,7 +91,18 @@ def config_problems(config: dict, schema_path: str | Path, configfiles: Iterable
                                 f"{', '.join(allowed)}){hint}")
         else:
             key = _dotted(err.path) or "(top level)"
-            problems.append(f"{where}: {key}: {err.message}")
+            message = err.message
+            if err.validator in ("oneOf", "anyOf") and err.context:
+                # 'auto' or an integer >= 1000: say what is wrong with the alternative of the value's type
+                wrong_kind = {e.schema_path[0] for e in err.context if e.validator in ("type", "enum")}
+                same_type = [e for e in err.context if e.schema_path[0] not in wrong_kind]
+                if same_type:
+                    message = same_type[0].message
+                else:
+                    options = [c.get("enum", [c.get("type")]) for c in err.schema.get(err.validator, [])]
+                    message = f"{err.instance!r} is not one of: " + ", ".join(
+                        str(o) for opts in options for o in opts)
+            problems.append(f"{where}: {key}: {message}")
     for tool in ("fastp", "bwa"):
         extra = _get(config, "params", tool)
         if isinstance(extra, str):

@@ -58,6 +58,20 @@ def _rel(target: str | Path | None, start: str | Path | None) -> str | None:
     return os.path.relpath(Path(target), Path(start)).replace(os.sep, "/")
 
 
+def identity_text(case: Case) -> str:
+    """The tumor-normal identity check as the case record holds it, in words (as the report's QC line)."""
+    c = case.identity
+    if c is None:
+        return "not recorded in the case record"
+    if c.swapped_with:
+        return f"SWAPPED: tumor matches the normal of {c.swapped_with}"
+    if c.status == "mismatch":
+        return "MISMATCH: tumor and normal are not the same person"
+    if c.status == "ok":
+        return "passed" + (f" ({c.concordance:.3f} at {c.sites} SNPs)" if c.concordance is not None else "")
+    return f"{c.status.replace('_', ' ')} ({c.reason})" if c.reason else c.status.replace("_", " ")
+
+
 def cohort_row(case: Case, *, case_path: str | Path | None = None, out_dir: str | Path | None = None) -> dict:
     """One patient's summary row (typed values; lists stay lists)."""
     options = {key: [] for _, key in CATEGORIES}
@@ -102,6 +116,8 @@ def cohort_row(case: Case, *, case_path: str | Path | None = None, out_dir: str 
         "mapped_fraction_tumor": _metric(case, case.tumor_sample, "mapped_fraction"),
         "qc": "FAIL" if failed else "pass",
         "qc_failed": failed,
+        "identity": identity_text(case),
+        "identity_problem": bool(case.identity and case.identity.problem),
         "report": _rel(report, out_dir),
     }
     return row
@@ -123,6 +139,117 @@ def flat(row: dict[str, Any]) -> dict[str, Any]:
             v = "; ".join(map(str, v))
         out[k] = "" if v is None else v
     return out
+
+
+# ------------------------------------------------------------------ actionability by drug and evidence level
+
+LEVELS = ("A", "B", "C", "D")
+CATEGORY_NAMES = {"this_tumor_type": "Own tumor type", "other_tumor_type": "Other tumor types",
+                  "resistance": "Resistance (own tumor type)"}
+OPTION_CATEGORIES = ("this_tumor_type", "other_tumor_type", "resistance")
+
+
+def therapy_key(therapy: str) -> str:
+    """One key per drug or drug combination whatever the order or case of its parts."""
+    return " + ".join(sorted(p.strip().lower() for p in therapy.split("+") if p.strip()))
+
+
+def drug_summary(cases: list[Case]) -> dict[str, Any]:
+    """Every drug (or combination) in any patient's stored therapy options (``Case.therapy_options``, read,
+    never recomputed): per category (this tumor type / other tumor types / resistance) and AMP level, the
+    patients it is offered to. ``columns`` lists the (category, level) pairs that occur, in display order.
+
+    A patient counts once per drug and category, at the best level; an option overruled by resistance
+    evidence in the patient's tumor type is listed under ``overruled_by_resistance`` as well."""
+    rows: dict[str, dict[str, Any]] = {}
+    diagnosis = {c.patient_id: c.context.diagnosis for c in cases}
+    for c in sorted(cases, key=lambda c: c.patient_id):
+        for o in c.therapy_options:
+            if o.category not in OPTION_CATEGORIES:
+                continue
+            row = rows.setdefault(therapy_key(o.therapy), {
+                "therapy": o.therapy, **{cat: {} for cat in OPTION_CATEGORIES}, "overruled_by_resistance": []})
+            levels = row[o.category]
+            current = next((lv for lv, ps in levels.items() if c.patient_id in ps), None)
+            if current is None or _level_rank(o.level) < _level_rank(current):
+                if current is not None:  # counted once per category, at the best level
+                    levels[current].remove(c.patient_id)
+                    if not levels[current]:
+                        del levels[current]
+                levels.setdefault(o.level, []).append(c.patient_id)
+            if o.excluded_by_resistance and c.patient_id not in row["overruled_by_resistance"]:
+                row["overruled_by_resistance"].append(c.patient_id)
+    out = []
+    for row in rows.values():
+        for cat in OPTION_CATEGORIES:
+            row[cat] = {lv: row[cat][lv] for lv in sorted(row[cat], key=_level_rank)}
+        offered = {p for cat in ("this_tumor_type", "other_tumor_type") for ps in row[cat].values() for p in ps}
+        row["patients_offered"] = len(offered)
+        row["patients_this_tumor_type"] = len({p for ps in row["this_tumor_type"].values() for p in ps})
+        row["patients_other_tumor_type"] = len({p for ps in row["other_tumor_type"].values() for p in ps})
+        row["patients_resistance"] = len({p for ps in row["resistance"].values() for p in ps})
+        row["tumor_types"] = sorted({diagnosis[p] for p in offered if diagnosis.get(p)})
+        out.append(row)
+
+    def order(r: dict[str, Any]) -> tuple:
+        best = min(((OPTION_CATEGORIES.index(cat), _level_rank(lv)) for cat in OPTION_CATEGORIES
+                    for lv in r[cat]), default=(9, 9))
+        return (best, -r["patients_offered"], r["therapy"].lower())
+
+    out.sort(key=order)
+    columns = [(cat, lv) for cat in OPTION_CATEGORIES for lv in sorted(
+        {lv for r in out for lv in r[cat]}, key=_level_rank)]
+    return {"drugs": out, "columns": columns, "patients": len(cases),
+            "patients_with_options": len({c.patient_id for c in cases
+                                          if any(o.category != "resistance" for o in c.therapy_options)})}
+
+
+def _level_rank(level: str) -> int:
+    return LEVELS.index(level) if level in LEVELS else len(LEVELS)
+
+
+def pgx_summary(cases: list[Case]) -> dict[str, Any]:
+    """Drugs with actionable PGx guidance (``Case.recommendations`` of kind pgx, actionable: a dosing change,
+    an alternative drug or other guidance for the patient's phenotype) and, of those patients, who has the
+    drug in play (``Case.prescribing``: current medication or recommended therapy) with its urgency.
+    Guidance that could not be determined (genotype not called, phenotype not curated) is counted apart."""
+    drugs: dict[str, dict[str, Any]] = {}
+    undetermined: dict[str, dict[str, Any]] = {}
+    for c in sorted(cases, key=lambda c: c.patient_id):
+        views = {v.drug.lower(): v for v in c.prescribing}
+        recs = [r for r in c.recommendations if r.kind == "pgx"]
+        decided = {r.drug.lower() for r in recs if r.actionable is not None}
+        for r in recs:
+            key = r.drug.lower()
+            if r.actionable is True:
+                d = drugs.setdefault(key, {"drug": r.drug, "patients": []})
+                seen = next((p for p in d["patients"] if p["patient_id"] == c.patient_id), None)
+                if seen is not None:  # one entry per patient; every strength the guidance gives is kept
+                    if r.classification and r.classification not in (seen["classification"] or "").split(", "):
+                        seen["classification"] = ", ".join(filter(None, (seen["classification"],
+                                                                         r.classification)))
+                    continue
+                v = views.get(key)
+                d["patients"].append({
+                    "patient_id": c.patient_id, "gene": r.gene, "phenotype": r.phenotype,
+                    "classification": r.classification,
+                    "in_play": list(v.in_play) if v else [], "urgency": v.urgency if v else None,
+                    "gene_drug_modifier": bool(v and any(m.category == "gene-drug" for m in v.modifiers))})
+            elif r.actionable is None and key not in decided:
+                u = undetermined.setdefault(key, {"drug": r.drug, "genes": [], "patients": []})
+                if r.gene and r.gene not in u["genes"]:
+                    u["genes"].append(r.gene)
+                if c.patient_id not in u["patients"]:
+                    u["patients"].append(c.patient_id)
+    rows = []
+    for d in drugs.values():
+        d["actionable"] = len(d["patients"])
+        d["in_play"] = sum(1 for p in d["patients"] if p["in_play"])
+        rows.append(d)
+    rows.sort(key=lambda d: (-d["in_play"], -d["actionable"], d["drug"].lower()))
+    return {"drugs": rows, "undetermined": sorted(undetermined.values(), key=lambda u: u["drug"].lower()),
+            "patients_with_actionable": len({p["patient_id"] for d in rows for p in d["patients"]}),
+            "patients_in_play": len({p["patient_id"] for d in rows for p in d["patients"] if p["in_play"]})}
 
 
 # ------------------------------------------------------------------ landscape plot
@@ -216,6 +343,10 @@ def render_html(
     from bedside.report.render import base_env
 
     env = base_env()
+    links = {r["patient_id"]: r.get("report") for r in rows}
     return env.get_template("cohort.html.j2").render(
-        rows=rows, landscape=landscape_svg(cases), multiqc=multiqc, generated=generated
+        rows=rows, landscape=landscape_svg(cases), multiqc=multiqc, generated=generated,
+        drugs=drug_summary(cases), pgx=pgx_summary(cases), links=links,
+        diagnosis={c.patient_id: c.context.diagnosis for c in cases},
+        category_names=CATEGORY_NAMES,
     )

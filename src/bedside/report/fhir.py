@@ -19,6 +19,8 @@ What is emitted (profiles of http://hl7.org/fhir/uv/genomics-reporting, version 
   Observation per CPIC recommendation derived from it (the IG's STU3 form of a medication implication:
   medication assessed 51963-7, metabolizer phenotype as effect-medication-metabolism 53040-2, CPIC strength
   as evidence level 93044-6, the recommendation text and citations in ``note``).
+* a failed tumor-normal identity check (``Case.identity``: mismatch or swap) opens the DiagnosticReport's
+  ``conclusion`` with the warning that the findings may belong to another patient.
 * a ``molecular-biomarker`` Observation for TMB (LOINC 94076-7, UCUM 1/1000000{Base}, interpretation H/L);
   a TMB that is not assessable carries no value, a dataAbsentReason and the reason in ``note``.
 * a ``molecular-biomarker`` Observation for MSI (LOINC 81695-9; LA14122-8 "Stable" for MSS, the class as
@@ -610,6 +612,10 @@ def conclusion(case: Case) -> str:
         + (f", {case.context.diagnosis_name or case.context.diagnosis}" if case.context.diagnosis else "")
         + "."
     ]
+    if case.identity is not None and case.identity.problem:
+        from bedside.cohort.identity import problem_notice
+
+        parts.insert(0, problem_notice(case.identity))
     tier1 = [
         finding_label(f)
         for f in case.somatic

@@ -326,6 +326,21 @@ def _limitations(case: Case, assay: dict[str, Any], biomarkers: list[dict[str, A
     return items
 
 
+def identity_section(case: Case) -> dict[str, Any]:
+    """The tumor-normal identity check as the case record holds it; an older record without one says so."""
+    c = case.identity
+    if c is None:
+        return {"status": "not_run", "problem": False, "tumor_sample": case.tumor_sample,
+                "normal_sample": case.normal_sample, "sites": None, "concordance": None,
+                "opposite_homozygous": None, "best_normal": None, "best_concordance": None,
+                "swapped_with": None, "reason": "not recorded in the case record", "source": None}
+    return {"status": c.status, "problem": c.problem, "tumor_sample": c.tumor_sample,
+            "normal_sample": c.normal_sample, "sites": c.sites, "concordance": _num(c.concordance),
+            "opposite_homozygous": _num(c.opposite_homozygous), "best_normal": c.best_normal,
+            "best_concordance": _num(c.best_concordance), "swapped_with": c.swapped_with, "reason": c.reason,
+            "source": c.source}
+
+
 def _methods(case: Case) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     seen = set()
@@ -438,6 +453,7 @@ def prepare(case: Case, institution: str = "", language: str = "en",
                 "in_play": pgx_in_play, "appendix": pgx_appendix,
                 "appendix_omitted": len(not_in_play) - len(pgx_appendix)},
         "rules": rules,
+        "identity": identity_section(case),
         "qc": {"failed": any(m.passed is False for m in case.qc), "metrics": [{
             "sample": m.sample, "metric": m.metric, "value": _num(m.value), "threshold": _num(m.threshold),
             "comparison": m.comparison, "passed": m.passed, "source": m.source} for m in case.qc]},
