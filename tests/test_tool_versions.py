@@ -20,6 +20,7 @@ def test_versions_read_from_bam_pg_vcf_header_and_fastp_json(tmp_path):
     vcf = tmp_path / "s.vcf.gz"
     vh = pysam.VariantHeader()
     vh.add_line("##bcftools_viewVersion=1.98+htslib-1.98")
+    vh.add_line("##bedside_freebayesVersion=v9.9.9")
     vh.add_line("##contig=<ID=chr1,length=1000>")
     with pysam.VariantFile(str(vcf), "wz", header=vh):
         pass
@@ -27,6 +28,27 @@ def test_versions_read_from_bam_pg_vcf_header_and_fastp_json(tmp_path):
     fastp.write_text(json.dumps({"summary": {"fastp_version": "0.97.0"}}))
     got = recorded_tool_versions([str(bam)], [str(vcf), None], [str(fastp)])
     assert got == {"bcftools": "1.98 (recorded in s.vcf.gz)", "bwa": "0.7.99-test (recorded in T.bam)",
+                   "freebayes": "v9.9.9 (recorded in s.vcf.gz)",
                    "fastp": "0.97.0 (recorded in T.L1.json)", "samtools": "1.99 (recorded in T.bam)"}
     # nothing recorded, nothing claimed
     assert recorded_tool_versions([], [], []) == {}
+
+
+def test_germline_calls_record_the_caller_versions_that_ran(tmp_path):
+    """The germline job writes the versions of bcftools and freebayes it ran into its VCF header."""
+    import shutil
+
+    import pytest
+
+    from bedside.calling import germline as g
+
+    if not (shutil.which("bcftools") and shutil.which("freebayes")):
+        pytest.skip("bcftools and freebayes are needed (Debian packages)")
+    hdr = pysam.VariantHeader()
+    g._add_tool_versions(hdr, g.GermlineParams(caller="both"))
+    keys = {r.key: r.value for r in hdr.records}
+    assert keys["bedside_bcftoolsVersion"].split(".")[0].isdigit()
+    assert keys["bedside_freebayesVersion"].startswith("v")
+    hdr2 = pysam.VariantHeader()
+    g._add_tool_versions(hdr2, g.GermlineParams(caller="bcftools", filter_model=""))
+    assert {r.key for r in hdr2.records if r.key.startswith("bedside_")} == {"bedside_bcftoolsVersion"}

@@ -86,7 +86,8 @@ def tool_versions() -> dict[str, str]:
 def recorded_tool_versions(bams: list[str] | None = None, vcfs: list[str | None] | None = None,
                            fastp_jsons: list[str] | None = None) -> dict[str, str]:
     """Tool versions as recorded by the jobs that ran them, read from their outputs: the BAMs' @PG lines
-    (bwa, samtools), the VCFs' ``##<tool>_<command>Version`` lines (bcftools) and fastp's JSON report.
+    (bwa, samtools), the VCFs' ``##bcftools_<command>Version`` and ``##bedside_<tool>Version`` lines (bcftools,
+    freebayes: written by the calling jobs) and fastp's JSON report.
     Each value names the file it came from; tools no output records are left to :func:`tool_versions`."""
     import pysam
 
@@ -109,9 +110,9 @@ def recorded_tool_versions(bams: list[str] | None = None, vcfs: list[str | None]
         try:
             with pysam.VariantFile(vcf) as vf:
                 for rec in vf.header.records:
-                    m = re.fullmatch(r"bcftools_\w+Version", rec.key or "")
+                    m = re.fullmatch(r"bcftools_\w+Version|bedside_(\w+)Version", rec.key or "")
                     if m and rec.value:
-                        add("bcftools", rec.value.split("+")[0], vcf)
+                        add(m.group(1) or "bcftools", rec.value.split("+")[0], vcf)
         except (OSError, ValueError):
             continue
     for js in fastp_jsons or []:

@@ -31,7 +31,9 @@ Failing records are dropped (or kept with their FILTER names, ``keep_filtered``)
 
 from __future__ import annotations
 
+import functools
 import logging
+import subprocess
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -300,6 +302,29 @@ def allele_fractions(rec) -> list[float]:
     return out
 
 
+@functools.lru_cache(maxsize=None)
+def _tool_version(tool: str) -> str:
+    """The version string ``tool --version`` prints (freebayes: 'v1.3.6', bcftools: '1.16'), as installed
+    where this job runs; '' when it cannot be read."""
+    try:
+        res = subprocess.run([tool, "--version"], capture_output=True, text=True, errors="replace", check=False)
+    except OSError:
+        return ""
+    first = (res.stdout or res.stderr).strip().splitlines()[:1]
+    words = first[0].replace("version:", "").replace("Version:", "").split() if first else []
+    return words[-1] if words else ""
+
+
+def _add_tool_versions(hdr, params: GermlineParams) -> None:
+    """##bedside_<tool>Version lines: the versions of the callers this job ran (read back into the case
+    record by bedside.case.recorded_tool_versions)."""
+    tools = {"bcftools": ("bcftools", "both"), "freebayes": ("freebayes", "both")}
+    for tool, callers in tools.items():
+        version = _tool_version(tool)
+        if params.caller in callers and version:
+            hdr.add_line(f"##bedside_{tool}Version={version}")
+
+
 def apply_filters(in_vcf: str | Path, out_path: str | Path, params: GermlineParams,
                   support: dict[str, list[Locus]] | None = None,
                   ref: str | Path | None = None) -> dict[str, int]:
@@ -320,6 +345,7 @@ def apply_filters(in_vcf: str | Path, out_path: str | Path, params: GermlinePara
         for fid, desc in FILTERS.items():
             if fid not in hdr.filters:
                 hdr.filters.add(fid, None, None, desc)
+        _add_tool_versions(hdr, params)
         hdr.add_line(f"##bedside_germline=<caller={params.caller},min_qual={params.min_qual},"
                      f"min_depth={params.min_depth},gap_frac={params.gap_frac},full_baq={params.full_baq},"
                      f"consensus_window={params.consensus_window},"
@@ -403,6 +429,7 @@ def apply_model(in_vcf: str | Path, out_path: str | Path, params: GermlineParams
     if "GMP" not in hdr.info:
         hdr.info.add("GMP", 1, "Float", "probability that the call is real, from the germline filter model "
                      f"{model.version}")
+    _add_tool_versions(hdr, params)
     hdr.add_line(f"##bedside_germline=<caller={params.caller},filter_model={model.version},"
                  f"threshold={model.threshold},gap_frac={params.gap_frac},full_baq={params.full_baq}>")
     with pysam.VariantFile(str(out_path), "w" + output_type(out_path), header=hdr) as vout:
