@@ -22,8 +22,8 @@ def _fusion(gene5: str, gene3: str, partner: str, frame: str = "in-frame", filt:
                       svtype="BND", tumor_pairs=12, tumor_split=8, normal_alt=0)
 
 
-def _amp(gene: str, basis: str = "purity fit") -> CopyNumberCall:
-    return CopyNumberCall(gene=gene, call="amplification", chrom="chr17", copy_number=12, basis=basis)
+def _amp(gene: str, basis: str = "purity fit", chrom: str = "chr17") -> CopyNumberCall:
+    return CopyNumberCall(gene=gene, call="amplification", chrom=chrom, copy_number=12, basis=basis)
 
 
 def _msi_h() -> Biomarker:
@@ -42,14 +42,18 @@ def _levels(obj) -> dict[str, str]:
 # (event, OncoTree code, therapies expected at level A for this patient, expected tier)
 CASES = [
     pytest.param(lambda: _fusion("EML4", "ALK", "ALK"), "LUAD",
-                 {"alectinib", "lorlatinib", "brigatinib", "ceritinib"}, Tier.I, id="eml4_alk_luad"),
+                 {"alectinib", "lorlatinib", "brigatinib", "ceritinib", "crizotinib"}, Tier.I,
+                 id="eml4_alk_luad"),
+    pytest.param(lambda: _fusion("CD74", "ROS1", "ROS1"), "LUAD", {"crizotinib", "repotrectinib"}, Tier.I,
+                 id="cd74_ros1_luad"),
     pytest.param(lambda: _fusion("CCDC6", "RET", "RET"), "THPA", {"selpercatinib"}, Tier.I,
                  id="ccdc6_ret_papillary_thyroid"),
     pytest.param(lambda: _fusion("KIF5B", "RET", "RET"), "LUAD", {"selpercatinib"}, Tier.I, id="kif5b_ret_luad"),
     pytest.param(lambda: _fusion("FGFR3", "TACC3", "FGFR3"), "BLCA", {"erdafitinib"}, Tier.I,
                  id="fgfr3_tacc3_urothelial"),
-    pytest.param(lambda: _amp("ERBB2"), "IDC", {"trastuzumab", "trastuzumab deruxtecan"}, Tier.I,
-                 id="erbb2_amp_breast"),
+    pytest.param(lambda: _amp("ERBB2"), "IDC",
+                 {"trastuzumab", "trastuzumab deruxtecan", "pertuzumab + trastuzumab + docetaxel",
+                  "ado-trastuzumab emtansine"}, Tier.I, id="erbb2_amp_breast"),
     pytest.param(lambda: _amp("ERBB2"), "STAD",
                  {"trastuzumab + cisplatin + capecitabine", "trastuzumab + cisplatin + fluorouracil"}, Tier.I,
                  id="erbb2_amp_gastric"),
@@ -154,3 +158,83 @@ def test_her2_negative_eligibility_flagged_when_erbb2_is_amplified(kb):
     opts = {o.therapy: o for o in both}
     assert "ERBB2 amplification" in (opts["alpelisib + fulvestrant"].eligibility_conflict or "")
     assert opts["trastuzumab"].eligibility_conflict is None  # HER2-positive eligibility: no conflict
+
+
+# --- issue 11 knowledge gap, bedside-somatic-2026.12.4 ------------------------------------------------------
+
+NEW_2026_12_4 = {"BED-ALK-5", "BED-ROS1-2", "BED-ERBB2-amp7", "BED-ERBB2-amp8", "BED-MSI-4", "BED-MET-amp1"}
+
+
+def test_2026_12_4_rows_carry_two_sources(kb):
+    import csv
+    from pathlib import Path
+
+    import bedside.knowledge as bk
+
+    tsv = Path(bk.__file__).parent / "data" / "somatic_evidence.tsv"
+    with open(tsv) as fh:
+        lines = (ln for ln in fh if not ln.startswith("#"))
+        raw = {r["id"]: r for r in csv.DictReader(lines, delimiter="\t")}
+    assert "# version: bedside-somatic-2026.12.4" in tsv.read_text()
+    rows = {e.evidence.source_id: e.evidence for e in kb.entries if e.evidence.source_id in NEW_2026_12_4}
+    assert set(rows) == NEW_2026_12_4
+    for rid, e in rows.items():
+        assert e.origin == "somatic" and e.eligibility and e.biomarker_type != "small_variant", rid
+        pmids = [c.pmid for c in e.citations if c.pmid]
+        note = raw[rid]["note"]  # the provenance note (non-label rows do not carry it into the citation)
+        assert len(pmids) == 1 and f"PMID {pmids[0]} confirmed by two independent sources" in note, rid
+        assert raw[rid]["curated"] == "2026-12-01" and all(c.date == "2026-12-01" for c in e.citations), rid
+        if rid != "BED-MET-amp1":  # label rows: the Drugs@FDA label version they were curated from
+            assert all(c.version and c.url and c.url.endswith("lbl.pdf") for c in e.citations), rid
+
+
+def test_ros1_fusion_outside_lung_is_level_c(kb):
+    f = _fusion("FIG", "ROS1", "ROS1")
+    events.tier_fusions([f], "IHCH", kb)
+    levels = _levels(f)
+    assert levels.get("repotrectinib") == "C" and levels.get("crizotinib") == "C"
+    assert f.tier == Tier.II
+
+
+def test_alk_fusion_outside_lung_gives_crizotinib_level_c(kb):
+    f = _fusion("EML4", "ALK", "ALK")
+    events.tier_fusions([f], "COAD", kb)
+    assert _levels(f).get("crizotinib") == "C"
+
+
+def test_erbb2_amplification_outside_breast_gives_the_breast_regimens_level_c(kb):
+    c = _amp("ERBB2")
+    events.tier_copy_number([c], "STAD", kb)
+    levels = _levels(c)
+    assert levels.get("pertuzumab + trastuzumab + docetaxel") == "C"
+    assert levels.get("ado-trastuzumab emtansine") == "C"
+    assert c.tier == Tier.I  # ToGA regimens stay level A in gastric cancer
+
+
+def test_msi_h_gets_tumor_agnostic_dostarlimab_except_in_excluded_types(kb):
+    b = _msi_h()
+    events.tier_biomarkers([b], "COAD", kb)
+    assert _levels(b).get("dostarlimab") == "A"
+    dostarlimab = [e for e in b.evidence if e.therapy == "dostarlimab"]
+    assert dostarlimab and "confirm dMMR" in dostarlimab[0].eligibility  # label selects by MMR IHC
+    aml = _msi_h()
+    events.tier_biomarkers([aml], "AML", kb)
+    assert "dostarlimab" not in {t for t, lv in _levels(aml).items() if lv in ("A", "B")}
+
+
+@pytest.mark.parametrize("code", ["LUAD", "STAD"])
+def test_met_amplification_is_never_above_level_c(kb, code):
+    """No FDA label names MET amplification: crizotinib (phase 1 NCT00585195, MET-amplified cohort) is level C
+    in NSCLC and stays level C elsewhere; the event is tier II, never tier I."""
+    c = _amp("MET", chrom="chr7")
+    events.tier_copy_number([c], code, kb)
+    levels = _levels(c)
+    assert levels == {"crizotinib": "C"}
+    assert c.tier == Tier.II
+    assert [cit.pmid for e in c.evidence for cit in e.citations] == ["33676017"]
+
+
+def test_met_log2_only_amplification_matches_nothing(kb):
+    c = _amp("MET", basis="log2 thresholds", chrom="chr7")
+    events.tier_copy_number([c], "LUAD", kb)
+    assert c.evidence == [] and c.tier is None
