@@ -33,9 +33,9 @@ import pysam
 
 from bedside.calling.somatic import (
     CallResult, Candidates, fasta_contigs, normalize, pon_flags, population_af, repeat_copies,
-    score_on_device, to_sites, vcf_header, write_bgzip_vcf,
+    score_on_device, to_sites, write_vcf,
 )
-from bedside.calling.somatic_core import FILTERS, Params, filter_names
+from bedside.calling.somatic_core import FILTERS, Params
 from bedside.errors import InputError
 
 CALLERS = ("mutect2",)
@@ -246,50 +246,20 @@ def import_mutect2(vcf: Path, ref: Path, out: Path, *, tumor_sample: str | None 
 def _write(out: Path, cand: Candidates, sites, res: dict, rows: list[_Row], order, contigs, ref: Path,
            t_sm: str, n_sm: str | None, params: Params, pon, population, caller_filters: dict[str, str],
            source: Path) -> int:
-    tumor_only = n_sm is None
-    extra = [f"##bedside_somatic_mode={'tumor_only' if tumor_only else 'tumor_normal'}",
-             "##bedside_somatic_caller=mutect2",
-             f"##bedside_somatic_import=file://{source}"]
+    """The somatic VCF as `bedside somatic` writes it (somatic.write_vcf), plus Mutect2's own filters and
+    its TLOD/NLOD as MUTECT2_TLOD/MUTECT2_NLOD."""
+    extra = ["##bedside_somatic_caller=mutect2", f"##bedside_somatic_import=file://{source}"]
     extra += [f'##FILTER=<ID={k},Description="Mutect2: {v.replace(chr(34), chr(39))}">'
               for k, v in caller_filters.items() if k not in FILTERS]
     extra += ['##INFO=<ID=MUTECT2_TLOD,Number=1,Type=Float,Description="Mutect2 tumor log10 odds (INFO/TLOD of '
               'the imported VCF)">',
               '##INFO=<ID=MUTECT2_NLOD,Number=1,Type=Float,Description="Mutect2 normal log10 odds (INFO/NLOD of '
               'the imported VCF)">']
-    if pon:
-        extra.append(f"##bedside_pon=file://{pon}")
-    if population:
-        extra.append(f"##bedside_population=file://{population}")
-    lines = vcf_header(contigs, ref, [t_sm] + ([n_sm] if n_sm else []), tumor_only, params, extra)
-    tlod, nlod, mask = (np.asarray(res[k]) for k in ("tlod", "nlod", "filter_mask"))
-    c = {k: np.asarray(v) for k, v in cand.cols.items()}
-    pon_arr = None if sites.in_pon is None else np.asarray(sites.in_pon)
-    paf = None if sites.population_af is None else np.asarray(sites.population_af)
-    n_pass = 0
-    for i in order:
-        names = filter_names(int(mask[i]))
-        names += [f for f in rows[i].caller_filters if f not in names]
-        info = [f"TLOD={tlod[i]:.2f}"]
-        if not tumor_only:
-            info.append(f"NLOD={nlod[i]:.2f}")
-        if not names:
-            info.append("SOMATIC")
-            n_pass += 1
-        if tumor_only:
-            info.append("TUMOR_ONLY")
-        if pon_arr is not None and pon_arr[i]:
-            info.append("PON")
-        if paf is not None and not math.isnan(paf[i]):
-            info.append(f"POP_AF={paf[i]:.4g}")
-        for tag, v in (("MUTECT2_TLOD", rows[i].m2_tlod), ("MUTECT2_NLOD", rows[i].m2_nlod)):
-            if v is not None and not math.isnan(v):
-                info.append(f"{tag}={v:.2f}")
-        tr, ta = int(c["t_ref"][i]), int(c["t_alt"][i])
-        gts = [f"0/1:{tr},{ta}:{(ta / (tr + ta) if tr + ta else 0.0):.3f}:{int(c['t_dp'][i])}"]
-        if not tumor_only:
-            nr, na = int(c["n_ref"][i]), int(c["n_alt"][i])
-            gts.append(f"0/0:{nr},{na}:{(na / (nr + na) if nr + na else 0.0):.3f}:{int(c['n_dp'][i])}")
-        lines.append("\t".join([cand.chrom[i], str(cand.pos[i]), ".", cand.ref[i], cand.alt[i], ".",
-                                ";".join(names) if names else "PASS", ";".join(info), "GT:AD:AF:DP", *gts]))
-    write_bgzip_vcf(out, lines)
-    return n_pass
+
+    def mutect2_scores(i: int) -> list[str]:
+        return [f"{tag}={v:.2f}" for tag, v in (("MUTECT2_TLOD", rows[i].m2_tlod), ("MUTECT2_NLOD", rows[i].m2_nlod))
+                if v is not None and not math.isnan(v)]
+
+    return write_vcf(out, cand, sites, res, order, contigs, ref, t_sm, n_sm, n_sm is None, params, pon,
+                     population, extra_header=extra, more_filters=lambda i: rows[i].caller_filters,
+                     more_info=mutect2_scores)

@@ -499,9 +499,14 @@ def vcf_header(contigs: list[tuple[str, int]], ref: Path, samples: list[str], tu
 
 def write_vcf(out: Path, cand: Candidates, sites: Sites, res: dict, order: np.ndarray,
               contigs: list[tuple[str, int]], ref: Path, t_sm: str, n_sm: str | None, tumor_only: bool,
-              params: Params, pon: Path | None, population: Path | None) -> int:
+              params: Params, pon: Path | None, population: Path | None, *,
+              extra_header: Sequence[str] = (), more_filters=None, more_info=None) -> int:
+    """Write the scored sites (in ``order``) as the somatic VCF; returns the number of PASS records.
+
+    ``extra_header`` lines follow the mode line; ``more_filters(i)`` / ``more_info(i)`` add FILTER names and
+    INFO fields of site ``i`` (an imported caller's own filters and scores: bedside.calling.mutect_import)."""
     samples = [t_sm] + ([n_sm] if n_sm else [])
-    extra = [f"##bedside_somatic_mode={'tumor_only' if tumor_only else 'tumor_normal'}"]
+    extra = [f"##bedside_somatic_mode={'tumor_only' if tumor_only else 'tumor_normal'}", *extra_header]
     if pon:
         extra.append(f"##bedside_pon=file://{pon}")
     if population:
@@ -515,6 +520,8 @@ def write_vcf(out: Path, cand: Candidates, sites: Sites, res: dict, order: np.nd
     n_pass = 0
     for i in order:
         names = filter_names(int(mask[i]))
+        if more_filters is not None:
+            names += [f for f in more_filters(i) if f not in names]
         info = [f"TLOD={tlod[i]:.2f}"]
         if not tumor_only:
             info.append(f"NLOD={nlod[i]:.2f}")
@@ -527,6 +534,8 @@ def write_vcf(out: Path, cand: Candidates, sites: Sites, res: dict, order: np.nd
             info.append("PON")
         if paf is not None and not math.isnan(paf[i]):
             info.append(f"POP_AF={paf[i]:.4g}")
+        if more_info is not None:
+            info += more_info(i)
         tr, ta = int(c["t_ref"][i]), int(c["t_alt"][i])
         gts = [f"0/1:{tr},{ta}:{(ta / (tr + ta) if tr + ta else 0.0):.3f}:{int(c['t_dp'][i])}"]
         if not tumor_only:
