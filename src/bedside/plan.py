@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bedside.errors import InputError
 from bedside.regions import Region, read_bed
+from bedside.tools import parse_fai
 
 __all__ = ["Chunk", "DEFAULT_MIN_CHUNK", "DEFAULT_TARGET_CHUNKS", "auto_chunk_size", "plan_chunks",
            "contig_lengths", "summary"]
@@ -64,20 +65,6 @@ class Chunk:
 
 
 FAI_CACHE = Path(".snakemake/bedside-fai")
-
-
-def _parse_index(path: Path) -> list[tuple[str, int]]:
-    contigs = []
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            fields = line.rstrip("\r\n").split("\t")
-            if len(fields) < 2 or not fields[1].isdigit():
-                raise InputError("malformed FASTA index line (expected NAME<TAB>LENGTH...)", path=path,
-                                 line=lineno)
-            contigs.append((fields[0], int(fields[1])))
-    if not contigs:
-        raise InputError("FASTA index lists no contigs", path=path)
-    return contigs
 
 
 def _scan(fasta: Path) -> list[tuple[str, int]]:
@@ -125,7 +112,7 @@ def contig_lengths(fasta: str | Path, cache_dir: Path | None = FAI_CACHE) -> lis
         raise InputError("reference FASTA not found", path=fasta)
     fai = Path(str(fasta) + ".fai")
     if fai.exists():
-        return _parse_index(fai)
+        return parse_fai(fai)
     if cache_dir is None:
         return _scan(fasta)
     import hashlib
@@ -135,7 +122,7 @@ def contig_lengths(fasta: str | Path, cache_dir: Path | None = FAI_CACHE) -> lis
     key = hashlib.sha256(f"{fasta.resolve()}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()[:24]
     cached = Path(cache_dir) / f"{key}.lengths"
     if cached.exists():
-        return _parse_index(cached)
+        return parse_fai(cached)
     contigs = _scan(fasta)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)

@@ -319,6 +319,11 @@ def read_fai(fasta: Arg, *, create: bool = True) -> list[tuple[str, int]]:
                 pysam.faidx(str(fasta))
             except (pysam.SamtoolsError, OSError) as exc:
                 raise InputError(f"not an indexable FASTA: {str(exc).strip()[-300:]}", path=fasta) from exc
+    return parse_fai(fai)
+
+
+def parse_fai(fai: Arg) -> list[tuple[str, int]]:
+    """Contig names and lengths from a ``.fai`` (or any NAME<TAB>LENGTH file), in file order."""
     contigs = []
     with open(fai, encoding="utf-8", errors="replace") as fh:
         for lineno, line in enumerate(fh, start=1):

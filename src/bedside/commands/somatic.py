@@ -16,6 +16,17 @@ log = logging.getLogger(__name__)
 _D = Params()
 
 
+def _filter_args(p: argparse.ArgumentParser) -> None:
+    """The somatic filter thresholds (one set for calling and for importing another caller's VCF)."""
+    p.add_argument("--min-vaf", type=float, default=_D.min_vaf, help=f"low_vaf below this [{_D.min_vaf}]")
+    p.add_argument("--tlod", type=float, default=_D.tlod_min, help=f"TLOD threshold [{_D.tlod_min}]")
+    p.add_argument("--nlod", type=float, default=_D.nlod_min, help=f"NLOD threshold [{_D.nlod_min}]")
+    p.add_argument("--min-depth", type=int, default=_D.min_tumor_depth,
+                   help=f"low_depth below this tumor depth [{_D.min_tumor_depth}]")
+    p.add_argument("--min-normal-depth", type=int, default=_D.min_normal_depth)
+    p.add_argument("--max-population-af", type=float, default=_D.max_population_af)
+
+
 def add_parser(subparsers) -> None:
     p = subparsers.add_parser(
         "somatic", help="call somatic variants (tumor/normal or tumor-only) with the array core",
@@ -35,13 +46,7 @@ def add_parser(subparsers) -> None:
     p.add_argument("--samples", type=Path,
                    help="sample sheet (samples.tsv): tumor and normal SM must be listed under one patient")
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--min-vaf", type=float, default=_D.min_vaf, help=f"low_vaf below this [{_D.min_vaf}]")
-    p.add_argument("--tlod", type=float, default=_D.tlod_min, help=f"TLOD threshold [{_D.tlod_min}]")
-    p.add_argument("--nlod", type=float, default=_D.nlod_min, help=f"NLOD threshold [{_D.nlod_min}]")
-    p.add_argument("--min-depth", type=int, default=_D.min_tumor_depth,
-                   help=f"low_depth below this tumor depth [{_D.min_tumor_depth}]")
-    p.add_argument("--min-normal-depth", type=int, default=_D.min_normal_depth)
-    p.add_argument("--max-population-af", type=float, default=_D.max_population_af)
+    _filter_args(p)
     p.add_argument("--min-alt", type=int, default=2, help="tumor alt reads for a candidate [2]")
     p.add_argument("--emit-lod", type=float, default=3.0, help="write candidates with TLOD >= this [3.0]")
     p.add_argument("--min-bq", type=int, default=13, help="minimum base quality (mpileup -Q) [13]")
@@ -69,13 +74,7 @@ def add_parser(subparsers) -> None:
     imp.add_argument("--population", type=Path, help="population VCF with INFO/AF (as for bedside somatic)")
     imp.add_argument("--patient", help="patient the samples must belong to")
     imp.add_argument("--samples", type=Path, help="sample sheet: the VCF's samples must be one patient's")
-    imp.add_argument("--min-vaf", type=float, default=_D.min_vaf, help=f"low_vaf below this [{_D.min_vaf}]")
-    imp.add_argument("--tlod", type=float, default=_D.tlod_min, help=f"TLOD threshold [{_D.tlod_min}]")
-    imp.add_argument("--nlod", type=float, default=_D.nlod_min, help=f"NLOD threshold [{_D.nlod_min}]")
-    imp.add_argument("--min-depth", type=int, default=_D.min_tumor_depth,
-                     help=f"low_depth below this tumor depth [{_D.min_tumor_depth}]")
-    imp.add_argument("--min-normal-depth", type=int, default=_D.min_normal_depth)
-    imp.add_argument("--max-population-af", type=float, default=_D.max_population_af)
+    _filter_args(imp)
     imp.add_argument("--device", choices=DEVICES, default="cpu", help="cpu (NumPy) or gpu (CuPy) [cpu]")
     imp.set_defaults(func=run_import)
 
