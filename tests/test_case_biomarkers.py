@@ -306,3 +306,22 @@ def test_fhir_fusion_and_cnv_variant_observations(tmp_path: Path) -> None:
                  and r["code"]["coding"][0]["code"] == "therapeutic-implication"
                  and "alectinib" in json.dumps(r)]
     assert alectinib and alectinib[0]["derivedFrom"] == [{"reference": variants["EML4::ALK fusion"]}]
+
+
+def test_cdkn2a_deletion_astrocytoma_prognostic_statement_in_report(tmp_path: Path) -> None:
+    """A prognostic row (WHO CNS5: CDKN2A/B homozygous deletion -> CNS WHO grade 4 in IDH-mutant
+    astrocytoma) tiers the call in its own tumor type, offers no therapy, and the report states it."""
+    d = cnv_dir(tmp_path)
+    case = build(tmp_path, "ASTR", **_cnv_kw(d))
+    cdkn2a = next(c for c in case.copy_number.calls if c.gene == "CDKN2A")
+    assert cdkn2a.tier is Tier.I
+    assert [e.direction for e in cdkn2a.evidence] == ["prognostic"]
+    assert not any("CDKN2A" in str(o.findings) for o in case.therapy_options)
+    content, html = render.build(case)  # validates against the report schema
+    cn = html[html.index('<section id="copy_number">'):]
+    cn = cn[:cn.index("</section>")]
+    assert "Prognostic: CNS WHO grade 4" in cn and "34185076" in cn
+    render.build(case, language="ko")
+    # the same deletion in melanoma: no prognostic statement, tier III
+    other = build(tmp_path, "SKCM", **_cnv_kw(d))
+    assert next(c for c in other.copy_number.calls if c.gene == "CDKN2A").tier is Tier.III

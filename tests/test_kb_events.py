@@ -44,11 +44,16 @@ CASES = [
     pytest.param(lambda: _fusion("EML4", "ALK", "ALK"), "LUAD",
                  {"alectinib", "lorlatinib", "brigatinib", "ceritinib", "crizotinib"}, Tier.I,
                  id="eml4_alk_luad"),
-    pytest.param(lambda: _fusion("CD74", "ROS1", "ROS1"), "LUAD", {"crizotinib", "repotrectinib"}, Tier.I,
-                 id="cd74_ros1_luad"),
-    pytest.param(lambda: _fusion("CCDC6", "RET", "RET"), "THPA", {"selpercatinib"}, Tier.I,
+    pytest.param(lambda: _fusion("CD74", "ROS1", "ROS1"), "LUAD", {"crizotinib", "repotrectinib", "entrectinib"},
+                 Tier.I, id="cd74_ros1_luad"),
+    pytest.param(lambda: _fusion("CCDC6", "RET", "RET"), "THPA", {"selpercatinib", "pralsetinib"}, Tier.I,
                  id="ccdc6_ret_papillary_thyroid"),
-    pytest.param(lambda: _fusion("KIF5B", "RET", "RET"), "LUAD", {"selpercatinib"}, Tier.I, id="kif5b_ret_luad"),
+    pytest.param(lambda: _fusion("KIF5B", "RET", "RET"), "LUAD", {"selpercatinib", "pralsetinib"}, Tier.I,
+                 id="kif5b_ret_luad"),
+    pytest.param(lambda: _fusion("ETV6", "NTRK3", "NTRK3"), "HNMASC", {"larotrectinib", "repotrectinib"}, Tier.I,
+                 id="etv6_ntrk3_secretory_carcinoma"),
+    pytest.param(lambda: _fusion("TPM3", "NTRK1", "NTRK1"), "COAD",
+                 {"larotrectinib", "entrectinib", "repotrectinib"}, Tier.I, id="tpm3_ntrk1_colon"),
     pytest.param(lambda: _fusion("FGFR3", "TACC3", "FGFR3"), "BLCA", {"erdafitinib"}, Tier.I,
                  id="fgfr3_tacc3_urothelial"),
     pytest.param(lambda: _amp("ERBB2"), "IDC",
@@ -107,6 +112,7 @@ def test_msi_h_outside_colorectal_does_not_get_the_colorectal_combination_at_lev
     levels = _levels(b)
     assert levels.get("pembrolizumab") == "A"  # tumor-agnostic label
     assert levels.get("nivolumab + ipilimumab") == "C"  # CRC-only approval: another tumor type
+    assert levels.get("nivolumab") == "C"  # CheckMate 142 monotherapy: colorectal only
 
 
 def test_alk_fusion_outside_lung_is_level_c(kb):
@@ -175,7 +181,7 @@ def test_2026_12_4_rows_carry_two_sources(kb):
     with open(tsv) as fh:
         lines = (ln for ln in fh if not ln.startswith("#"))
         raw = {r["id"]: r for r in csv.DictReader(lines, delimiter="\t")}
-    assert "# version: bedside-somatic-2026.12.4" in tsv.read_text()
+    assert "# version: bedside-somatic-2026.12." in tsv.read_text()  # 2026.12.4 or later
     rows = {e.evidence.source_id: e.evidence for e in kb.entries if e.evidence.source_id in NEW_2026_12_4}
     assert set(rows) == NEW_2026_12_4
     for rid, e in rows.items():
@@ -238,3 +244,116 @@ def test_met_log2_only_amplification_matches_nothing(kb):
     c = _amp("MET", basis="log2 thresholds", chrom="chr7")
     events.tier_copy_number([c], "LUAD", kb)
     assert c.evidence == [] and c.tier is None
+
+
+# --- the rows left out of 2026.12.4, bedside-somatic-2026.12.5 ---------------------------------------------
+
+def _pmids(obj, therapy: str) -> set[str]:
+    """PMIDs (or the marker) of the rows that give this therapy at level A/B for this patient."""
+    return {c.pmid for e in obj.evidence if e.therapy == therapy and e.patient_level in ("A", "B")
+            for c in e.citations if c.pmid}
+
+
+def test_ntrk_fusion_repotrectinib_is_level_a_with_the_pmid_marker(kb):
+    """TRIDENT-1's NTRK cohorts are a conference abstract only: the Augtyro label is the source and the PMID field
+    says so; solid tumors only (the label's exclusions as for larotrectinib)."""
+    from bedside.knowledge.entry import PMID_NOT_VERIFIED
+
+    f = _fusion("ETV6", "NTRK3", "NTRK3")
+    events.tier_fusions([f], "HNMASC", kb)
+    assert _levels(f)["repotrectinib"] == "A" and _pmids(f, "repotrectinib") == {PMID_NOT_VERIFIED}
+    (rep,) = [e for e in f.evidence if e.therapy == "repotrectinib"]
+    (c,) = rep.citations
+    assert c.url.endswith("/2024/218213s001lbl.pdf") and c.version == "2024-06-13" and "NCT03093116" in c.note
+    assert "38197815" not in _pmids(f, "repotrectinib")  # the ROS1 paper is not reused for NTRK
+    aml = _fusion("ETV6", "NTRK3", "NTRK3")
+    events.tier_fusions([aml], "AML", kb)  # hematologic: excluded, as the label covers solid tumors
+    assert "repotrectinib" not in {t for t, lv in _levels(aml).items() if lv in ("A", "B")}
+
+
+def test_ros1_entrectinib_and_ret_pralsetinib_cite_their_verified_pmids(kb):
+    ros1 = _fusion("CD74", "ROS1", "ROS1")
+    events.tier_fusions([ros1], "LUAD", kb)
+    assert _pmids(ros1, "entrectinib") == {"35663414"}
+    ret = _fusion("KIF5B", "RET", "RET")
+    events.tier_fusions([ret], "LUAD", kb)
+    assert _pmids(ret, "pralsetinib") == {"34118197"}
+    thy = _fusion("CCDC6", "RET", "RET")
+    events.tier_fusions([thy], "THPA", kb)
+    assert _pmids(thy, "pralsetinib") == {"34118198"}
+    crc = _fusion("CCDC6", "RET", "RET")
+    events.tier_fusions([crc], "COAD", kb)  # no pralsetinib approval in colorectal cancer
+    assert _levels(crc)["pralsetinib"] == "C" and crc.tier == Tier.II
+
+
+def test_msi_h_endometrial_gets_the_dostarlimab_regimens_at_level_a(kb):
+    from bedside import knowledge
+
+    b = _msi_h()
+    events.tier_biomarkers([b], "UEC", kb)  # uterine endometrioid carcinoma, under UCEC
+    levels = _levels(b)
+    assert levels["dostarlimab + carboplatin + paclitaxel"] == "A" and levels["dostarlimab"] == "A"
+    assert _pmids(b, "dostarlimab + carboplatin + paclitaxel") == {"36972026"}  # RUBY
+    assert {"33001143", "35064011"} <= _pmids(b, "dostarlimab")  # GARNET endometrial (+ tumor-agnostic row)
+    opts = {o.therapy: o for o in knowledge.therapy_options([b])}
+    assert opts["dostarlimab + carboplatin + paclitaxel"].category == "this_tumor_type"
+    assert b.tier == Tier.I
+    crc = _msi_h()
+    events.tier_biomarkers([crc], "COAD", kb)
+    assert _levels(crc).get("dostarlimab + carboplatin + paclitaxel") == "C"  # endometrial-only approval
+
+
+def test_msi_h_colorectal_gets_nivolumab_monotherapy(kb):
+    from bedside import knowledge
+
+    b = _msi_h()
+    events.tier_biomarkers([b], "COAD", kb)
+    assert _levels(b)["nivolumab"] == "A" and _pmids(b, "nivolumab") == {"28734759"}
+    here = {o.therapy for o in knowledge.therapy_options([b]) if o.category == "this_tumor_type"}
+    assert {"pembrolizumab", "nivolumab + ipilimumab", "nivolumab", "dostarlimab"} <= here
+
+
+def test_erbb2_amplified_breast_ado_trastuzumab_emtansine_cites_emilia_and_katherine(kb):
+    c = _amp("ERBB2")
+    events.tier_copy_number([c], "IDC", kb)
+    assert _pmids(c, "ado-trastuzumab emtansine") == {"23020162", "30516102"}
+    elig = {e.source_id: e.eligibility for e in c.evidence if e.therapy == "ado-trastuzumab emtansine"}
+    assert "residual invasive disease" in elig["BED-ERBB2-amp9"]
+
+
+def _hd(gene: str) -> CopyNumberCall:
+    return CopyNumberCall(gene=gene, call="homozygous_deletion", chrom="chr9", copy_number=0, basis="purity fit")
+
+
+@pytest.mark.parametrize("gene", ["CDKN2A", "CDKN2B"])
+@pytest.mark.parametrize("code", ["ASTR", "ASTR3"])
+def test_cdkn2a_b_deletion_in_idh_mutant_astrocytoma_is_a_tier_i_prognostic_statement(kb, gene, code):
+    """WHO CNS5: CDKN2A/B homozygous deletion makes an IDH-mutant astrocytoma CNS WHO grade 4. A prognostic
+    statement at level A (Li et al. 2017) tiers the call I in that tumor type and is never a therapy option."""
+    from bedside import knowledge
+
+    c = _hd(gene)
+    events.tier_copy_number([c], code, kb)
+    (e,) = c.evidence
+    assert e.direction == "prognostic" and e.therapy == "" and e.patient_level == "A"
+    assert "CNS WHO grade 4" in e.eligibility
+    assert {cit.pmid for cit in e.citations} >= {"34185076"} and any("WHO" in cit.source for cit in e.citations)
+    assert c.tier == Tier.I
+    assert knowledge.therapy_options([c]) == []
+
+
+@pytest.mark.parametrize("code", ["SKCM", "GB", "LUAD"])
+def test_cdkn2a_deletion_outside_idh_mutant_astrocytoma_gets_no_prognostic_statement(kb, code):
+    """Melanoma (demo PT01), glioblastoma IDH-wildtype, lung: the WHO CNS5 grading statement says nothing about
+    them; the call stays tier III (a known class of driver event without curated evidence), as before."""
+    c = _hd("CDKN2A")
+    events.tier_copy_number([c], code, kb)
+    assert c.evidence == [] and c.tier == Tier.III
+
+
+def test_prognostic_rows_are_not_therapies(kb):
+    assert kb.versions["somatic_evidence"] == "bedside-somatic-2026.12.5"
+    assert "" not in kb.therapies()
+    prog = [e.evidence for e in kb.entries if e.evidence.direction == "prognostic"]
+    assert {e.source_id for e in prog} == {"BED-CDKN2A-p1", "BED-CDKN2B-p1"}
+    assert all(e.therapy == "" and e.level == "A" and e.tumor_type == "ASTR" for e in prog)

@@ -21,6 +21,7 @@ from bedside.knowledge import (
     versions,
 )
 from bedside.knowledge.civic import import_civic, load_civic_tsv
+from bedside.knowledge.entry import PMID_NOT_VERIFIED
 from bedside.knowledge.kb import DEFAULT_EVIDENCE, REQUIRED_COLUMNS
 from bedside.knowledge.lookup import findings_from_table
 from bedside.knowledge.oncotree import DEFAULT_ONCOTREE, load_oncotree
@@ -67,7 +68,13 @@ def test_every_bundled_row_is_sourced_dated_and_cited():
                             r["label_url"]) or "setid=" in r["label_url"], (rid, r["label_url"])
             assert r["label_revision"] <= r["curated"], rid
         for p in filter(None, r["pmid"].split(";")):
-            assert p.isdigit(), rid
+            # a number, or the explicit marker on a label row whose trial PMID could not be verified offline
+            assert p.isdigit() or (p == PMID_NOT_VERIFIED and "FDA label" in r["source"]
+                                   and r["pmid"] == p and r["citation"].strip()), rid
+        if r["direction"] == "prognostic":
+            assert not r["therapy"].strip() and r["eligibility"].strip(), rid  # a statement, never a therapy
+        else:
+            assert r["therapy"].strip(), rid
 
 
 def test_bundled_table_header_and_versions(kb):
@@ -175,6 +182,17 @@ def _table(tmp_path, **override):
     ({"alteration_type": "codon", "alteration": "G1x2"}, "malformed HGVS"),
     ({"alteration_type": "missense_range", "alteration": "50-10"}, "malformed protein range"),
     ({"biomarker_type": "fusion"}, "needs alteration_type 'other'"),
+    # the PMID marker: only on a label row, alone, with the trial named in 'citation'
+    ({"pmid": "not verified offline"}, "allowed only on an FDA label row"),
+    ({"source": "FDA label (Test)", "label_revision": "2024-01", "label_url": "https://x.org/l.pdf",
+      "pmid": "25265492;not verified offline"}, "as its only PMID"),
+    ({"source": "FDA label (Test)", "label_revision": "2024-01", "label_url": "https://x.org/l.pdf",
+      "pmid": "not verified offline", "citation": ""}, "pivotal trial named in 'citation'"),
+    ({"pmid": "unverified"}, "malformed PMID 'unverified'"),
+    # a prognostic row offers no therapy and states what it says
+    ({"direction": "prognostic", "eligibility": "grade 4"}, "a prognostic row offers no therapy"),
+    ({"direction": "prognostic", "therapy": ""}, "needs its statement in 'eligibility'"),
+    ({"therapy": ""}, "empty therapy"),
 ])
 def test_bad_rows_rejected_naming_file_and_row(tmp_path, override, message):
     p = _table(tmp_path, **override)
@@ -388,31 +406,97 @@ def test_import_civic_command_errors(tmp_path):
         _import_civic_cli([str(nightly), "--out", str(tmp_path / "o.tsv"), "--release-date", "30.11.2026"])
 
 
-def test_olutasidenib_stays_out_until_its_trial_pmid_is_verified(kb):
-    """Olutasidenib (Rezlidhia, IDH1 R/R AML) is not curated: its pivotal-trial PMID could not be verified
-    (re-checked 2026-12-01); docs/knowledge.md gives the reason instead of a guessed PMID."""
-    assert not [e for e in kb.entries if "olutasidenib" in e.evidence.therapy]
-    docs = (Path(__file__).parents[1] / "docs" / "knowledge.md").read_text()
-    (row,) = [line for line in docs.splitlines() if line.startswith("| olutasidenib |")]
-    assert "PMID" in row and "215814s000lbl.pdf" in row
+def test_label_rows_without_a_verified_trial_pmid_carry_the_marker(kb):
+    """Olutasidenib (Rezlidhia) and repotrectinib for NTRK fusions are FDA-approved indications whose pivotal-trial
+    PMID could not be verified offline: the label (revision date + Drugs@FDA PDF) is the source, the trial is
+    named, and the PMID field holds the explicit marker, never a number."""
+    marked = {e.evidence.source_id: e.evidence for e in kb.entries
+              if any(c.pmid == PMID_NOT_VERIFIED for c in e.evidence.citations)}
+    assert set(marked) == {"BED-IDH1-4", "BED-NTRK-5", "BED-NTRK-6", "BED-NTRK-7"}
+    for rid, e in marked.items():
+        assert e.level == "A" and e.direction == "sensitivity", rid
+        (c,) = e.citations
+        assert c.source.startswith("FDA label") and c.version and c.url.endswith("lbl.pdf"), rid
+        assert "pivotal trial:" in c.note and "NCT0" in c.note, rid  # the trial, named by what is verified
+    olu = marked["BED-IDH1-4"]
+    assert olu.citations[0].url.endswith("/2022/215814s000lbl.pdf") and olu.citations[0].version == "2022-12-01"
+    assert "NCT02719574" in olu.citations[0].note
 
 
-def test_issue11_gaps_stay_out_until_their_trial_pmids_are_verified(kb):
-    """Rows whose pivotal-trial PMID was not confirmed by two sources (re-checked 2026-12-01) are absent from
-    the knowledge base and listed, with the reason, in docs/knowledge.md's not-curated table."""
+def test_olutasidenib_idh1_r132_aml_is_level_a_with_the_marker(kb):
+    f = finding("IDH1", "p.Arg132Cys")
+    tier_findings([f], "AML", kb)
+    assert f.tier == Tier.I
+    olu = [e for e in f.evidence if e.therapy == "olutasidenib"]
+    assert [e.patient_level for e in olu] == ["A"]
+    assert olu[0].citations[0].pmid == PMID_NOT_VERIFIED
+    here = {o.therapy: o for o in therapy_options([f]) if o.category == "this_tumor_type"}
+    assert {"olutasidenib", "ivosidenib"} <= set(here) and here["olutasidenib"].level == "A"
+    other = finding("IDH1", "p.Arg132His")
+    tier_findings([other], "CHOL", kb)
+    assert {e.therapy: e.patient_level for e in other.evidence}["olutasidenib"] == "C"  # AML-only approval
+
+
+def test_the_marker_is_shown_where_the_report_shows_the_pmid(kb):
+    """report.json, the HTML citation macros, FHIR notes and the look-up text show the marker in the PMID's place."""
+    from bedside.knowledge.lookup import _cite as lookup_cite
+    from bedside.report import fhir, prepare, render
+
+    e = next(x.evidence for x in kb.entries if x.evidence.source_id == "BED-IDH1-4")
+    c = e.citations[0]
+    row = prepare.cite(c)
+    assert row["pmid"] == PMID_NOT_VERIFIED and row["url"].endswith("215814s000lbl.pdf")
+    html = render._env("en").from_string(
+        '{% from "sections/_cite.html.j2" import citations, short_cites %}{{ citations(cs) }}|{{ short_cites(cs) }}'
+    ).render(cs=[row])
+    full, short = html.split("|")
+    # the marker is plain text (never link text posing as a PubMed id); the label PDF is linked beside it
+    assert f"PMID {PMID_NOT_VERIFIED} · <a href=\"{row['url']}\">" in full and "2102-HEM-101" in full
+    assert f">{PMID_NOT_VERIFIED}</a>" not in full
+    assert f"PMID {PMID_NOT_VERIFIED}" in short
+    assert any(f"PMID {PMID_NOT_VERIFIED}" in n["text"] for n in fhir._cite_notes([c]))
+    assert f"PMID:{PMID_NOT_VERIFIED}" in lookup_cite(e)
+
+
+def test_issue11_gaps_closed_and_what_stays_out(kb):
+    """The rows left out in 2026.12.4 for want of a verified PMID: each now verified (and cited with where) or
+    carried with the marker; docs/knowledge.md lists only what still stays out, with the reason."""
     def rows(gene: str, therapy: str) -> list:
-        return [e for e in kb.entries if e.evidence.gene == gene and e.evidence.therapy == therapy]
+        return [e.evidence for e in kb.entries if e.evidence.gene == gene and e.evidence.therapy == therapy]
 
-    assert rows("ROS1", "entrectinib") == []  # integrated analysis: PMID in one file only
-    assert not [e for e in kb.entries if e.evidence.therapy == "pralsetinib"]  # ARROW: DOI, no PMID read
-    assert not [g for g in ("NTRK1", "NTRK2", "NTRK3") if rows(g, "repotrectinib")]  # NTRK: abstract only
-    assert [e.evidence.tumor_type for e in rows("MSI", "dostarlimab")] == ["TISSUE"]  # no endometrial rows
+    def pmids(evs) -> set[str]:
+        return {c.pmid for e in evs for c in e.citations if c.pmid}
+
+    assert pmids(rows("ROS1", "entrectinib")) == {"35663414"}  # NCI PDQ NSCLC, reference 74
+    assert pmids(rows("RET", "pralsetinib")) == {"34118197", "34118198"}  # ARROW NSCLC and thyroid (NCI PDQ)
+    assert {e.gene for e in rows("NTRK1", "repotrectinib") + rows("NTRK2", "repotrectinib")
+            + rows("NTRK3", "repotrectinib")} == {"NTRK1", "NTRK2", "NTRK3"}
+    assert pmids(rows("MSI", "dostarlimab + carboplatin + paclitaxel")) == {"36972026"}  # RUBY
+    assert {e.tumor_type for e in rows("MSI", "dostarlimab")} == {"TISSUE", "UCEC"}
+    assert pmids(rows("MSI", "nivolumab")) == {"28734759"}  # CheckMate 142 monotherapy
+    assert "30516102" in pmids(rows("ERBB2", "ado-trastuzumab emtansine"))  # KATHERINE
+    for e in kb.entries:  # every verified PMID names where it was read
+        if e.evidence.source_id in NEW_2026_12_5 and e.evidence.source_id not in (
+                "BED-IDH1-4", "BED-NTRK-5", "BED-NTRK-6", "BED-NTRK-7"):
+            raw = _raw_rows()[e.evidence.source_id]
+            for p in raw["pmid"].split(";"):
+                assert f"PMID {p} verified" in raw["note"], (e.evidence.source_id, p)
     met_amp = [e.evidence for e in kb.entries
                if e.evidence.gene == "MET" and e.evidence.biomarker_type == "amplification"]
     assert met_amp and {e.level for e in met_amp} == {"C"}  # no FDA MET-amplification indication
     docs = (Path(__file__).parents[1] / "docs" / "knowledge.md").read_text()
-    table = {line.split("|")[1].strip(): line for line in docs.splitlines() if line.startswith("| ")}
-    assert "31838015" in table["entrectinib"] and "doi:10.1016/S1470-2045(21)00247-3" in table["pralsetinib"]
-    assert "conference abstract" in table["repotrectinib"]
-    assert "KATHERINE" in table["ado-trastuzumab emtansine, adjuvant"]
-    assert "version `bedside-somatic-2026.12.4`" in docs
+    not_curated = docs[docs.index("**Not curated**"):docs.index("Known limits:")]
+    for closed in ("| olutasidenib |", "| entrectinib |", "| pralsetinib |", "| repotrectinib |",
+                   "| nivolumab monotherapy |", "| ado-trastuzumab emtansine, adjuvant |",
+                   "| dostarlimab (± carboplatin + paclitaxel) |", "| any drug | CDKN2A loss"):
+        assert closed not in not_curated, closed
+    assert "31838015" in not_curated  # entrectinib's 2020 report: one file, not tied by title/DOI, not cited
+    assert "not verified offline" in docs and "version `bedside-somatic-2026.12.5`" in docs
+
+
+NEW_2026_12_5 = {"BED-IDH1-4", "BED-ROS1-3", "BED-RET-f3", "BED-RET-f4", "BED-NTRK-5", "BED-NTRK-6", "BED-NTRK-7",
+                 "BED-MSI-5", "BED-MSI-6", "BED-MSI-7", "BED-ERBB2-amp9", "BED-CDKN2A-p1", "BED-CDKN2B-p1"}
+
+
+def _raw_rows() -> dict[str, dict[str, str]]:
+    return {r["id"]: r for r in _bundled_rows()}

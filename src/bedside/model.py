@@ -99,7 +99,7 @@ class Evidence:
     alteration: str  # e.g. p.V600E, codon G12, exon19del, truncating
     tumor_type: str  # OncoTree code the evidence is about
     therapy: str
-    direction: str  # "sensitivity" | "resistance"
+    direction: str  # "sensitivity" | "resistance" | "prognostic"
     level: str  # A | B | C | D (AMP/ASCO/CAP evidence levels)
     citations: list[Citation] = field(default_factory=list)
     matched_tumor_type: str | None = None  # how the patient's tumor type matched (self/ancestor)

@@ -17,7 +17,14 @@ from bedside.knowledge.oncotree import OncoTree
 from bedside.model import Citation, Evidence, Finding, Origin
 
 LEVELS = ("A", "B", "C", "D")
-DIRECTIONS = ("sensitivity", "resistance")
+# "prognostic": a statement about outcome / grade (e.g. WHO CNS5 grading), shown with the event and tiered by its
+# level (Li et al. 2017: prognostic biomarkers in professional guidelines are level A), never a therapy option;
+# its `therapy` column is empty and `eligibility` holds the statement.
+DIRECTIONS = ("sensitivity", "resistance", "prognostic")
+# The explicit PMID-field marker for an FDA-approved indication whose pivotal-trial PMID could not be verified
+# offline: allowed only on a label row (the label, with its revision date and link, is then the source) as its
+# only PMID, with the trial named in `citation`. Shown wherever a PMID is shown; never a number that was guessed.
+PMID_NOT_VERIFIED = "not verified offline"
 ORIGINS = ("somatic", "germline", "either")
 BIOMARKER_TYPES = ("small_variant", "amplification", "deletion", "fusion", "exon_skipping", "msi", "tmb",
                    "expression")
@@ -85,7 +92,7 @@ def make_entry(row: dict[str, str], oncotree: OncoTree, *, path, line: int) -> E
         raise fail(f"unknown evidence level {row.get('evidence_level')!r} (expected one of {', '.join(LEVELS)})")
     direction = col("direction").lower()
     if direction not in DIRECTIONS:
-        raise fail(f"unknown direction {row.get('direction')!r} (expected sensitivity or resistance)")
+        raise fail(f"unknown direction {row.get('direction')!r} (expected sensitivity, resistance or prognostic)")
     tumor = col("tumor_type").upper()
     if tumor not in oncotree:
         raise fail(oncotree.unknown_message(col("tumor_type")))
@@ -94,7 +101,12 @@ def make_entry(row: dict[str, str], oncotree: OncoTree, *, path, line: int) -> E
         if x not in oncotree:
             raise fail("exclusions: " + oncotree.unknown_message(x))
     therapy = col("therapy")
-    if not therapy:
+    if direction == "prognostic":
+        if therapy:
+            raise fail(f"a prognostic row offers no therapy: leave 'therapy' empty (found {therapy!r})")
+        if not col("eligibility"):
+            raise fail("a prognostic row needs its statement in 'eligibility' (e.g. the grade it assigns)")
+    elif not therapy:
         raise fail("empty therapy")
     source = col("source")
     if not source:
@@ -105,7 +117,11 @@ def make_entry(row: dict[str, str], oncotree: OncoTree, *, path, line: int) -> E
     curated = _check_date(curated, "curation date", fail)
     pmids = [p.strip() for p in col("pmid").split(";") if p.strip()]
     for p in pmids:
-        if not _PMID_RE.match(p):
+        if p == PMID_NOT_VERIFIED:
+            if not is_label_source(source) or len(pmids) != 1 or not col("citation"):
+                raise fail(f"PMID marker {PMID_NOT_VERIFIED!r} is allowed only on an FDA label row (the label is "
+                           "then the source), as its only PMID, with the pivotal trial named in 'citation'")
+        elif not _PMID_RE.match(p):
             raise fail(f"malformed PMID {p!r}")
     guideline = col("guideline")
     if not pmids and not guideline:

@@ -10,7 +10,8 @@ decision together with the small-variant findings.
 Rules (a row matches an event when):
   amplification  the gene's call is ``amplification`` (>= 6 total copies at the fitted purity; never claimed
                  from log2 thresholds alone)
-  deletion       the gene's call is ``homozygous_deletion``
+  deletion       the gene's call is ``homozygous_deletion`` (e.g. the prognostic WHO CNS5 row: CDKN2A/B
+                 homozygous deletion in an IDH-mutant astrocytoma = CNS WHO grade 4; shown only in that type)
   fusion         the row's gene is the fusion's therapy-relevant partner in its expected orientation
                  (sv.annotate_fusions ``known_partner`` / ``relevant``), the SV passed delly's filters, and the
                  fusion is not out of frame
@@ -46,6 +47,7 @@ CNV_ROW_TYPES = {"amplification": "amplification", "homozygous_deletion": "delet
 def _rows(kb: KnowledgeBase, gene: str, btype: str, tumor_type: str) -> list[Evidence]:
     out = [_match.annotate(kb.oncotree, tumor_type, e.evidence) for e in kb.by_gene(gene)
            if e.evidence.biomarker_type == btype]
+    out = [e for e in out if _match.shown(e)]
     out.sort(key=_match.sort_key)
     return out
 

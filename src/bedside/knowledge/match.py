@@ -12,6 +12,9 @@ AMP/ASCO/CAP 2017 re-grading (Li et al., J Mol Diagn 2017, PMID 27993330): an FD
 statement (level A/B) about another tumor type is level C for this patient; statements in this tumor type
 (SAME/ANCESTOR) and tumor-agnostic approvals (AGNOSTIC) keep their level; level C/D stay C/D.
 
+Prognostic statements (direction "prognostic") keep their level in their own tumor type (SAME/ANCESTOR), are
+not evidence anywhere else, tier the event like any statement of that level and are never therapy options.
+
 therapy_options() turns the matched evidence of a patient's findings into model.TherapyOption rows in three
 categories: this_tumor_type (level A/B here), other_tumor_type (level C: approved elsewhere) and resistance
 (resistance evidence in this tumor type). A sensitivity option overruled by level A/B resistance evidence in
@@ -50,9 +53,15 @@ def tumor_match(tree: OncoTree, patient_code: str, evidence: Evidence) -> TumorM
     return TumorMatch.OTHER
 
 
-def patient_level(match: TumorMatch, level: str) -> str | None:
-    """The AMP level of a statement for this patient (None: not evidence for this patient)."""
+def patient_level(match: TumorMatch, level: str, direction: str = "sensitivity") -> str | None:
+    """The AMP level of a statement for this patient (None: not evidence for this patient).
+
+    A prognostic statement (e.g. WHO CNS5: CDKN2A/B homozygous deletion makes an IDH-mutant astrocytoma CNS WHO
+    grade 4) holds only in its own tumor type: in any other type it is not evidence (Li et al. 2017 re-grade
+    therapies approved elsewhere to level C, not prognostic statements)."""
     if match is TumorMatch.EXCLUDED:
+        return None
+    if direction == "prognostic" and match not in IN_TYPE:
         return None
     if match is TumorMatch.OTHER and level in ("A", "B"):
         return "C"
@@ -77,7 +86,7 @@ def annotate(tree: OncoTree, patient_code: str, evidence: Evidence) -> Evidence:
     ev = copy.copy(evidence)
     m = tumor_match(tree, patient_code, ev)
     ev.match = m
-    ev.patient_level = patient_level(m, ev.level)
+    ev.patient_level = patient_level(m, ev.level, ev.direction)
     ev.matched_tumor_type = legacy_label(m, ev)
     return ev
 
@@ -94,6 +103,12 @@ def sort_key(ev: Evidence) -> tuple:
 
 def in_type(ev: Evidence) -> bool:
     return ev.match in IN_TYPE
+
+
+def shown(ev: Evidence) -> bool:
+    """Whether a matched statement is listed with the finding: everything except a prognostic statement about
+    another tumor type (it says nothing about this patient)."""
+    return not (ev.direction == "prognostic" and ev.patient_level is None)
 
 
 def counts(f: Finding) -> bool:
@@ -137,8 +152,8 @@ def therapy_options(findings: list[Finding]) -> list[TherapyOption]:
             continue
         label = finding_label(f)
         for e in f.evidence:
-            if e.patient_level is None:
-                continue
+            if e.patient_level is None or e.direction == "prognostic":
+                continue  # not evidence here / a prognostic statement: shown with the finding, never a therapy
             if e.direction == "resistance":
                 if not in_type(e):
                     continue

@@ -58,6 +58,7 @@ def match_evidence(f: Finding, tumor_type: str, kb: KnowledgeBase) -> list[Evide
         return []
     out = [_match.annotate(kb.oncotree, tumor_type, entry.evidence)
            for entry in kb.by_gene(gene) if entry_matches(entry, f)]
+    out = [e for e in out if _match.shown(e)]
     out.sort(key=_match.sort_key)
     return out
 
