@@ -35,7 +35,10 @@ fulvestrant elacestrant olaparib niraparib rucaparib talazoparib enzalutamide iv
 enasidenib erdafitinib selpercatinib pralsetinib imatinib avapritinib ripretinib capmatinib tepotinib
 pembrolizumab larotrectinib entrectinib alectinib lorlatinib crizotinib pemigatinib futibatinib
 trastuzumab pemetrexed carboplatin cisplatin
-""".split() + ["trastuzumab deruxtecan", "platinum chemotherapy"]
+midostaurin gilteritinib quizartinib cytarabine daunorubicin ponatinib asciminib tazemetostat imlunestrant
+zongertinib sunvozertinib tovorafenib avutometinib defactinib belzutifan
+""".split() + ["trastuzumab deruxtecan", "platinum chemotherapy", "anthracycline chemotherapy",
+               "datopotamab deruxtecan"]
 
 
 def _covered(drug: str) -> bool:

@@ -352,8 +352,27 @@ def test_cdkn2a_deletion_outside_idh_mutant_astrocytoma_gets_no_prognostic_state
 
 
 def test_prognostic_rows_are_not_therapies(kb):
-    assert kb.versions["somatic_evidence"] == "bedside-somatic-2026.12.5"
+    assert kb.versions["somatic_evidence"] == "bedside-somatic-2026.12.6"
     assert "" not in kb.therapies()
     prog = [e.evidence for e in kb.entries if e.evidence.direction == "prognostic"]
     assert {e.source_id for e in prog} == {"BED-CDKN2A-p1", "BED-CDKN2B-p1"}
     assert all(e.therapy == "" and e.level == "A" and e.tumor_type == "ASTR" for e in prog)
+
+
+# --- knowledge 2026.12.6: BRAF fusions in pediatric low-grade glioma (tovorafenib) ------------------------------
+
+@pytest.mark.parametrize("code", ["PAST", "GNG", "LGGNOS", "DLGGMAPK"])
+def test_kiaa1549_braf_fusion_in_pediatric_low_grade_glioma_gets_tovorafenib(kb, code):
+    """Ojemda: relapsed/refractory pediatric LGG with a BRAF fusion or rearrangement (FIREFLY-1, PMID 37978284);
+    DLGGMAPK matches through its OncoTree parent PDIFLG."""
+    f = _fusion("KIAA1549", "BRAF", "BRAF")
+    events.tier_fusions([f], code, kb)
+    assert _levels(f) == {"tovorafenib": "A"} and f.tier == Tier.I
+    assert _pmids(f, "tovorafenib") == {"37978284"}
+
+
+def test_braf_fusion_outside_low_grade_glioma_gives_tovorafenib_level_c(kb):
+    for code in ("GB", "SKCM"):  # glioblastoma and melanoma: no BRAF-fusion approval here
+        f = _fusion("KIAA1549", "BRAF", "BRAF")
+        events.tier_fusions([f], code, kb)
+        assert _levels(f) == {"tovorafenib": "C"} and f.tier == Tier.II, code
