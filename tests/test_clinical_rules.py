@@ -37,6 +37,7 @@ pembrolizumab larotrectinib entrectinib alectinib lorlatinib crizotinib pemigati
 trastuzumab pemetrexed carboplatin cisplatin
 midostaurin gilteritinib quizartinib cytarabine daunorubicin ponatinib asciminib tazemetostat imlunestrant
 zongertinib sunvozertinib tovorafenib avutometinib defactinib belzutifan
+sevabertinib dordaviprone revumenib ziftomenib
 """.split() + ["trastuzumab deruxtecan", "platinum chemotherapy", "anthracycline chemotherapy",
                "datopotamab deruxtecan"]
 

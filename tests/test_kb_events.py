@@ -352,7 +352,7 @@ def test_cdkn2a_deletion_outside_idh_mutant_astrocytoma_gets_no_prognostic_state
 
 
 def test_prognostic_rows_are_not_therapies(kb):
-    assert kb.versions["somatic_evidence"] == "bedside-somatic-2026.12.6"
+    assert kb.versions["somatic_evidence"] == "bedside-somatic-2026.12.7"
     assert "" not in kb.therapies()
     prog = [e.evidence for e in kb.entries if e.evidence.direction == "prognostic"]
     assert {e.source_id for e in prog} == {"BED-CDKN2A-p1", "BED-CDKN2B-p1"}

@@ -181,6 +181,7 @@ def _table(tmp_path, **override):
     ({"origin": "tumor"}, "unknown origin"),
     ({"alteration_type": "codon", "alteration": "G1x2"}, "malformed HGVS"),
     ({"alteration_type": "missense_range", "alteration": "50-10"}, "malformed protein range"),
+    ({"alteration_type": "truncating_range", "alteration": "exon 11"}, "malformed protein range"),
     ({"biomarker_type": "fusion"}, "needs alteration_type 'other'"),
     # the PMID marker: only on a label row, alone, with the trial named in 'citation'
     ({"pmid": "not verified offline"}, "allowed only on an FDA label row"),
@@ -414,13 +415,15 @@ def test_label_rows_without_a_verified_trial_pmid_carry_the_marker(kb):
     named, and the PMID field holds the explicit marker, never a number."""
     marked = {e.evidence.source_id: e.evidence for e in kb.entries
               if any(c.pmid == PMID_NOT_VERIFIED for c in e.evidence.citations)}
-    # 2026.12.6: sunvozertinib (WU-KONG1 Part B), avutometinib + defactinib (RAMP 201), ivosidenib in MDS
+    # 2026.12.6: sunvozertinib (WU-KONG1 Part B), avutometinib + defactinib (RAMP 201), ivosidenib in MDS;
+    # 2026.12.7: sevabertinib (SOHO-01) and ziftomenib (KOMET-001)
     assert set(marked) == {"BED-IDH1-4", "BED-NTRK-5", "BED-NTRK-6", "BED-NTRK-7", "BED-EGFR-x2", "BED-KRAS-5",
-                           "BED-KRAS-6", "BED-IDH1-5"}
+                           "BED-KRAS-6", "BED-IDH1-5"} | NEW_2026_12_7_MARKED
     for rid, e in marked.items():
         assert e.level == "A" and e.direction == "sensitivity", rid
         (c,) = e.citations
-        assert c.source.startswith("FDA label") and c.version and c.url.endswith("lbl.pdf"), rid
+        # a Drugs@FDA label PDF (Hyrnuo's is the corrected one: 219972s000lblCorrected.pdf)
+        assert c.source.startswith("FDA label") and c.version and re.search(r"lbl(Corrected)?\.pdf$", c.url), rid
         assert "pivotal trial:" in c.note, rid
         # the trial, named by what is verified: its NCT number, or (ivosidenib in MDS, whose NCT number no readable
         # source ties to the MDS cohort) its design and size as the FDA approval describes it
@@ -607,7 +610,134 @@ def test_docs_list_the_2026_12_6_rows_and_what_stays_out():
     docs = (Path(__file__).parents[1] / "docs" / "knowledge.md").read_text()
     assert "bedside-somatic-2026.12.6" in docs
     not_curated = docs[docs.index("**Not curated**"):docs.index("Known limits:")]
-    for still_out in ("revumenib", "ziftomenib"):
-        assert still_out in not_curated, still_out
+    # revumenib stays listed for its KMT2A-translocation indication (a fusion); its NPM1 indication and ziftomenib
+    # are curated since 2026.12.7
+    assert "revumenib" in not_curated and "KMT2A translocation" in not_curated
     for closed in ("| tovorafenib, zongertinib, imlunestrant |",):
         assert closed not in not_curated, closed
+
+
+# ------------------------------------------------------------------ knowledge 2026.12.7 (the last four not curated)
+
+NEW_2026_12_7_MARKED = {"BED-ERBB2-5", "BED-ERBB2-6", "BED-NPM1-4", "BED-NPM1-5", "BED-NPM1-6"}
+NEW_2026_12_7 = NEW_2026_12_7_MARKED | {f"BED-H3-{i}" for i in range(1, 7)} | {"BED-NPM1-1", "BED-NPM1-2",
+                                                                              "BED-NPM1-3"}
+
+
+def test_2026_12_7_rows_are_label_rows_with_moalmanac_versions_and_verified_or_marked_pmids(kb):
+    assert kb.versions["somatic_evidence"] == "bedside-somatic-2026.12.7"
+    raw = _raw_rows()
+    assert NEW_2026_12_7 <= set(raw)
+    labels = {"sevabertinib": ("2025-11-19", "/2025/219972s000lblCorrected.pdf"),
+              "dordaviprone": ("2025-08-06", "/2025/219876s000lbl.pdf"),
+              "revumenib": ("2025-10-24", "/2025/218944s003lbl.pdf"),
+              "ziftomenib": ("2025-11-13", "/2025/220305s000lbl.pdf")}
+    for rid in NEW_2026_12_7:
+        r = raw[rid]
+        assert r["evidence_level"] == "A" and r["curated"] == "2026-12-01" and r["origin"] == "somatic", rid
+        revision, pdf = labels[r["therapy"]]
+        assert r["label_revision"] == revision and r["label_url"].endswith(pdf), rid
+        assert r["label_url"].startswith("https://www.accessdata.fda.gov/drugsatfda_docs/label/"), rid
+        assert "moalmanac-db" in r["note"] and "7815662ba908" in r["note"], rid
+        if rid in NEW_2026_12_7_MARKED:
+            assert r["pmid"] == PMID_NOT_VERIFIED and "NCT0" in r["citation"], rid
+        else:
+            assert f"PMID {r['pmid']} verified" in r["note"], rid
+    # the PMIDs read in a source that ties them to the article (never the one OncoKB alone cites)
+    assert {raw[f"BED-H3-{i}"]["pmid"] for i in range(1, 7)} == {"38335473"}
+    assert {raw[f"BED-NPM1-{i}"]["pmid"] for i in (1, 2, 3)} == {"40332046"}
+    assert "41104928" not in raw["BED-ERBB2-5"]["pmid"] and "40997296" not in raw["BED-NPM1-4"]["pmid"]
+
+
+def test_sevabertinib_uses_the_zongertinib_erbb2_tkd_variant_set(kb):
+    raw = _raw_rows()
+    assert raw["BED-ERBB2-5"]["alteration"] == raw["BED-ERBB2-3"]["alteration"]
+    assert (raw["BED-ERBB2-6"]["alteration_type"], raw["BED-ERBB2-6"]["alteration"]) == ("inframe_insertion",
+                                                                                          "770-831")
+    for hp, cons in (("p.Leu755Ser", "missense_variant"), ("p.Ala775_Gly776insTyrValMetAla", "inframe_insertion")):
+        f = finding("ERBB2", hp, cons)
+        tier_findings([f], "LUAD", kb)
+        sev = [e for e in f.evidence if e.therapy == "sevabertinib"]
+        assert sev and {e.patient_level for e in sev} == {"A"} and f.tier == Tier.I, hp
+    f = finding("ERBB2", "p.Leu755Ser")
+    tier_findings([f], "BRCA", kb)  # breast: no sevabertinib approval -> level C
+    assert {e.patient_level for e in f.evidence if e.therapy == "sevabertinib"} == {"C"}
+
+
+@pytest.mark.parametrize("gene,hgvs_p", [
+    ("H3-3A", "p.Lys28Met"), ("H3-3A", "p.Lys27Met"), ("H3C2", "p.Lys28Met"), ("H3C3", "p.Lys28Met"),
+    ("H3F3A", "p.Lys28Met"), ("H3F3A", "p.Lys27Met"), ("HIST1H3B", "p.Lys27Met"), ("HIST1H3C", "p.Lys28Met"),
+])
+def test_h3_k27m_in_diffuse_midline_glioma_gets_dordaviprone_in_both_numberings(kb, gene, hgvs_p):
+    f = finding(gene, hgvs_p)
+    tier_findings([f], "DMG", kb)
+    dor = [e for e in f.evidence if e.therapy == "dordaviprone"]
+    assert dor and {e.patient_level for e in dor} == {"A"} and f.tier == Tier.I
+    assert {c.pmid for e in dor for c in e.citations} == {"38335473"}
+
+
+def test_h3_other_changes_and_other_tumors_do_not_get_dordaviprone_at_level_a(kb):
+    for gene, hp in (("H3-3A", "p.Gly35Arg"), ("H3-3A", "p.Lys28Ile"), ("H3-3B", "p.Lys28Met")):
+        f = finding(gene, hp)
+        tier_findings([f], "DMG", kb)
+        assert not [e for e in f.evidence if e.therapy == "dordaviprone"], (gene, hp)
+    f = finding("H3-3A", "p.Lys28Met")
+    tier_findings([f], "GB", kb)  # glioblastoma, IDH-wildtype: an approval in another tumor type -> level C
+    assert {e.patient_level for e in f.evidence if e.therapy == "dordaviprone"} == {"C"} and f.tier == Tier.II
+
+
+@pytest.mark.parametrize("hgvs_p,cons,matches", [
+    ("p.Trp288CysfsTer12", "frameshift_variant", True),      # types A, B and D
+    ("p.W288Cfs*12", "frameshift_variant", True),             # 1-letter, as typed
+    ("p.(Trp290ArgfsTer10)", "frameshift_variant", True),      # W290Rfs*10, parenthesised
+    ("p.Leu287fs", "frameshift_variant", True),
+    ("p.Gln283Ter", "stop_gained", True),                     # first codon of exon 11
+    ("p.Lys250fs", "frameshift_variant", True),               # exon 9 (224-257)
+    ("p.Arg135Ter", "stop_gained", True),                     # exon 5 (118-153)
+    ("p.Lys263fs", "frameshift_variant", False),              # exon 10 (258-282): not in the OncoKB reading
+    ("p.Glu200Ter", "stop_gained", False),                    # exon 8
+    ("p.Trp288Cys", "missense_variant", False),               # a missense change is not truncating
+    ("p.Trp288_Gln289insCysLeu", "inframe_insertion", False),  # nor an in-frame insertion
+    ("p.Ter295TrpextTer12", "stop_lost", False),
+    ("p.?", "splice_acceptor_variant", False),                # no residue: not placed in an exon range
+])
+def test_susceptible_npm1_mutation_is_a_truncating_change_in_exon_5_9_or_11(kb, hgvs_p, cons, matches):
+    f = finding("NPM1", hgvs_p, cons)
+    tier_findings([f], "AML", kb)
+    here = {e.therapy for e in f.evidence if e.patient_level == "A"}
+    assert ({"revumenib", "ziftomenib"} <= here) is matches, (hgvs_p, here)
+    if matches:
+        assert f.tier == Tier.I
+
+
+def test_npm1_menin_inhibitors_cite_their_labels_and_are_level_c_outside_aml(kb):
+    f = finding("NPM1", "p.Trp288CysfsTer12", "frameshift_variant")
+    tier_findings([f], "AMLNPM1", kb)  # AML with mutated NPM1: matched through its OncoTree ancestor AML
+    opts = {o.therapy: o for o in therapy_options([f]) if o.category == "this_tumor_type"}
+    assert set(opts) == {"revumenib", "ziftomenib"} and f.tier == Tier.I
+    cites = {e.therapy: e.citations[0] for e in f.evidence}
+    assert cites["revumenib"].pmid == "40332046" and cites["revumenib"].version == "2025-10-24"
+    assert cites["ziftomenib"].pmid == PMID_NOT_VERIFIED and "NCT04067336" in cites["ziftomenib"].note
+    g = finding("NPM1", "p.Trp288CysfsTer12", "frameshift_variant")
+    tier_findings([g], "MDS", kb)
+    assert {e.patient_level for e in g.evidence} == {"C"} and g.tier == Tier.II
+
+
+def test_truncating_range_rows_need_a_residue_range(tmp_path):
+    p = _table(tmp_path, gene="NPM1", alteration_type="truncating_range", alteration="283-294", tumor_type="AML")
+    kb2 = load_knowledge([p])
+    (e,) = kb2.entries
+    assert e.span == (283, 294)
+    f = finding("NPM1", "p.Trp288CysfsTer12", "frameshift_variant")
+    tier_findings([f], "AML", kb2)
+    assert [x.therapy for x in f.evidence] == ["drug"]
+
+
+def test_docs_list_the_2026_12_7_rows_and_what_stays_out():
+    docs = (Path(__file__).parents[1] / "docs" / "knowledge.md").read_text()
+    assert "bedside-somatic-2026.12.7" in docs and "truncating_range" in docs
+    not_curated = docs[docs.index("**Not curated**"):docs.index("Known limits:")]
+    for closed in ("| sevabertinib |", "ziftomenib", "| dordaviprone | H3 K27M diffuse midline glioma"):
+        assert closed not in not_curated, closed
+    # what stays out is named: the NPM1 exon 5 indels and fusions, K27M outside the three genes / by IHC only
+    assert "K141_142insLSALSISGK" in not_curated and "H3-3B" in not_curated

@@ -35,12 +35,15 @@ BIOMARKER_TYPES = ("small_variant", "amplification", "deletion", "fusion", "exon
 #   missense_range   any missense change within residues a-b (310-547)
 #   inframe_deletion / inframe_insertion   an in-frame deletion / insertion (or dup) inside residues a-b
 #   truncating       nonsense, frameshift, canonical splice donor/acceptor
+#   truncating_range a nonsense or frameshift change whose first affected residue lies within residues a-b (an
+#                    exon's codon span, e.g. NPM1 exon 11 = 283-294); splice-site variants (no residue) do not match
 #   deleterious      truncating, or ClinVar pathogenic / likely pathogenic (not conflicting)
 #   oncogenic        a missense / in-frame change classified Oncogenic or Likely Oncogenic (Horak 2022 SOP)
 # and, for the other biomarker types (matched by the callers that produce them, not by small variants):
 #   other            free text (e.g. "EML4-ALK fusion", "exon 14 skipping", "MSI-H", ">= 10 mut/Mb")
 SMALL_VARIANT_TYPES = ("protein_change", "protein_changes", "codon", "codons", "missense_range",
-                       "inframe_deletion", "inframe_insertion", "truncating", "deleterious", "oncogenic")
+                       "inframe_deletion", "inframe_insertion", "truncating", "truncating_range", "deleterious",
+                       "oncogenic")
 ALTERATION_TYPES = (*SMALL_VARIANT_TYPES, "other")
 TRUNCATING_TERMS = {"stop_gained", "frameshift_variant", "splice_donor_variant", "splice_acceptor_variant"}
 ONCOGENIC_CLASSES = ("Oncogenic", "Likely Oncogenic")
@@ -166,7 +169,7 @@ def make_entry(row: dict[str, str], oncotree: OncoTree, *, path, line: int) -> E
                 raise ValueError(f"malformed HGVS protein change list {alteration!r}")
         elif atype in ("codon", "codons"):
             changes = tuple(parse_protein_change(a) for a in alteration.split(","))
-        elif atype in ("inframe_deletion", "inframe_insertion", "missense_range"):
+        elif atype in ("inframe_deletion", "inframe_insertion", "missense_range", "truncating_range"):
             m = _RANGE_RE.match(alteration)
             if not m or int(m.group(1)) > int(m.group(2)):
                 raise ValueError(f"malformed protein range {alteration!r} (expected e.g. 729-761)")
@@ -215,6 +218,24 @@ def is_truncating(f: Finding) -> bool:
         return True
     hp = (f.consequence.hgvs_p or "") if f.consequence else ""
     return "fs" in hp or hp.endswith(("Ter", "*"))
+
+
+def truncating_in_range(f: Finding, span: tuple[int, int] | None) -> bool:
+    """A nonsense or frameshift change whose first affected residue lies within ``span`` (inclusive).
+
+    The residue is the first position of the HGVS p. expression (p.Trp288CysfsTer12 -> 288, p.Gln150Ter -> 150);
+    a variant without one (canonical splice site, p.?) is not placed in a range and does not match.
+    """
+    if span is None or not f.consequence or not f.consequence.hgvs_p:
+        return False
+    hp = f.consequence.hgvs_p
+    terms = _terms(f)
+    nonsense_or_fs = bool(terms & {"stop_gained", "frameshift_variant"}) or "fs" in hp or hp.rstrip(")").endswith(
+        ("Ter", "*"))
+    if not nonsense_or_fs or "ext" in hp:
+        return False
+    pos = protein_span(hp)
+    return pos is not None and span[0] <= pos[0] <= span[1]
 
 
 @lru_cache(maxsize=65536)
@@ -273,6 +294,8 @@ def entry_matches(entry: Entry, f: Finding) -> bool:
         return bool(kind_ok and span and entry.span and entry.span[0] <= span[0] and span[1] <= entry.span[1])
     if t == "truncating":
         return is_truncating(f)
+    if t == "truncating_range":
+        return truncating_in_range(f, entry.span)
     if t == "deleterious":
         return is_truncating(f) or is_pathogenic(f)
     if t == "oncogenic":
