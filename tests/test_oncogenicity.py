@@ -95,3 +95,11 @@ def test_tiering_uses_oncogenicity_for_iii_and_iv():
     assert any("oncogenicity Oncogenic" in n for n in tp53.notes)
     assert benign.tier == Tier.IV
     assert vus.tier == Tier.III and vus.oncogenicity.classification == "VUS"
+
+
+def test_hotspots_under_current_hgnc_symbols():
+    """The 2017 table says H3F3A / HIST1H3B; an annotation with the approved symbols gets the same points."""
+    old, new = classify(finding("H3F3A", "p.Lys28Met")), classify(finding("H3-3A", "p.Lys28Met"))
+    assert "OM3" in codes(old) and codes(new) == codes(old) and new.points == old.points
+    assert "OM3" in codes(classify(finding("H3C2", "p.Lys28Met")))
+    assert not {"OS3", "OM3", "OP3"} & codes(classify(finding("H3-3B", "p.Lys28Met")))  # not in the table

@@ -46,6 +46,12 @@ HOTSPOT_CITATION = Citation(source="cancerhotspots.org v2 (Chang et al., Cancer 
 NULL_TERMS = {"stop_gained", "frameshift_variant", "splice_donor_variant", "splice_acceptor_variant",
               "start_lost"}
 INFRAME_TERMS = {"inframe_deletion", "inframe_insertion", "protein_altering_variant"}
+# The hotspot table (2017) names some genes by symbols HGNC has since replaced; a current annotation writes
+# the approved symbol. Previous symbol -> approved symbol (HGNC; the 2020 histone renaming and CCNQ), used to
+# index those hotspots under both names. Residue numbering is unchanged (the table already counts the
+# initiator methionine: H3F3A K28 is H3-3A p.Lys28, legacy "K27M").
+HOTSPOT_GENE_ALIASES = {"H3F3A": "H3-3A", "HIST1H3B": "H3C2", "HIST1H3C": "H3C3", "HIST1H3H": "H3C10",
+                        "HIST1H1C": "H1-2", "FAM58A": "CCNQ"}
 
 
 def classify_points(points: int) -> str:
@@ -123,6 +129,11 @@ def load_resources(hotspots: str = str(HOTSPOTS), genes: str = str(GENES)) -> Re
             if row.get("region_start"):
                 regions.setdefault(row["gene"], []).append(
                     (int(row["region_start"]), int(row["region_end"]), row["region"], row["source"]))
+    for (gene, pos), hs in list(residues.items()):
+        if gene in HOTSPOT_GENE_ALIASES:
+            residues[(HOTSPOT_GENE_ALIASES[gene], pos)] = hs
+    for gene in [g for g in indels if g in HOTSPOT_GENE_ALIASES]:
+        indels[HOTSPOT_GENE_ALIASES[gene]] = indels[gene]
     return Resources(version=_header(Path(hotspots)).get("version", "unknown").split()[0], residues=residues,
                      indels=indels, roles=roles, regions=regions,
                      genes_version=_header(Path(genes)).get("version", "unknown"))
