@@ -1,21 +1,32 @@
 """Cohort platform scale and identity benchmarks (bedside.cohort on Hail, local Spark).
 
-    .venv/bin/python benchmarks/cohort_scale.py [--sizes 1000x10000 1000x100000] [--seed 1]
-        [--workdir /tmp/bedside-cohort-bench] [--identity-seeds 1 2 3] [--skip-scale] [--json OUT]
+    .venv/bin/python benchmarks/cohort_scale.py [--sizes 1000x100000 10000x100000] [--seed 1]
+        [--workdir /tmp/bedside-cohort-bench] [--identity-seeds 1 2 3] [--king-compare 2000x20000]
+        [--cap-sweep 2000 5000 10000 20000] [--skip-scale] [--json OUT]
 
 Scale: for each SAMPLESxVARIANTS a seeded synthetic cohort (bedside.cohort.synthetic: two populations,
 Fst 0.05, planted duplicates / relatives / sex mismatch / low call rate, 5 % of sites on chrX) is written as a
 bgzipped VCF (not timed), then timed: ``build`` (VCF -> cohort.mt with column records from the clinical
-table), ``qc`` (sample QC + sex check + KING kinship + PCA k=10 on the store), ``query`` (a germline variant
-joined with a BMI range), and beside it ``bcftools stats -s -`` (per-sample counts) on the same VCF; the ratio
-is Hail sample QC (call rate, Ti/Tv, het/hom -- the part bcftools also computes) over bcftools. Peak memory of a
-Hail step is the largest resident set of this process and the JVM together, sampled every 0.2 s (the JVM heap
-does not shrink, so a later step's peak includes what earlier steps grew); bcftools' is its own maximum RSS.
+table), ``qc`` (sample QC + sex check + kinship + PCA k=10 on the store, with qc.run's per-stage times:
+checkpoint, sample_qc, sex, markers (selecting and exporting the bounded marker set), kinship (all pairs,
+KING-robust), pca), ``query`` (a germline variant joined with a BMI range), and beside it
+``bcftools stats -s -`` (per-sample counts) on the same VCF; the ratio is Hail sample QC (call rate, Ti/Tv,
+het/hom -- the part bcftools also computes) over bcftools. Peak memory of a Hail step is the largest resident
+set of this process and the JVM together, sampled every 0.2 s (the JVM heap does not shrink, so a later
+step's peak includes what earlier steps grew); bcftools' is its own maximum RSS (wait4).
 
-Identity: per seed, a cohort of 200 samples x 5,000 variants with two planted duplicates, one parent-child
-and one sibling pair, and a tumor/normal set of 40 patients with one swapped pair: every planted case must be
-flagged and nothing else (also checks sex mismatch and low call rate). The first seed is the development
-seed; the others are held out.
+Marker cap (``--cap-sweep``): on 1,000 samples x 40,000 variants per identity seed, the spread of unrelated
+pairs' kinship and the smallest planted relative's at each cap (NumPy only), the evidence for
+``qc.MAX_MARKERS``.
+
+Kinship comparison (``--king-compare``): ``hl.king`` and ``qc.king_robust`` on the same bounded marker set of
+one cohort: wall time of each and the largest difference in kinship over the pairs both report.
+
+Identity: per seed, a cohort of 200 samples x 30,000 variants (28,500 autosomal, so kinship/PCA run on the
+thinned ``qc.MAX_MARKERS``) with two planted duplicates, one parent-child and one sibling pair, and a
+tumor/normal set of 40 patients with one swapped pair: every planted case must be flagged and nothing else
+(also checks sex mismatch and low call rate). The first seed is the development seed; the others are held
+out.
 
 Also measures cyvcf2 against pysam reading GT+DP of a 400-sample x 5,000-site VCF (the identity reader).
 """
@@ -25,7 +36,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -97,6 +107,7 @@ def scale(n_samples: int, n_variants: int, seed: int, work: Path) -> dict:
     sheet = synthetic.write_samples(d / "samples.tsv", truth)
     gen = time.perf_counter() - t0
     del g
+    print(f"  {n_samples}x{n_variants}: generated in {gen:.0f} s", flush=True)
     row = {"samples": n_samples, "variants": n_variants, "vcf_mb": round(vcf.stat().st_size / 2**20, 1),
            "generate_s": round(gen, 1)}
     _, row["build_s"], row["build_peak_gb"] = timed(store.build, vcf, d / "cohort.mt", clinical=clinical,
@@ -110,6 +121,10 @@ def scale(n_samples: int, n_variants: int, seed: int, work: Path) -> dict:
              if r in qc.FLAG_RELATIONSHIPS}
     row["related_pairs_recovered"] = f"{len(found & truth.related_pairs())}/{len(truth.related_pairs())}"
     row["false_related_pairs"] = len(found - truth.related_pairs())
+    row["third_degree_listed"] = int((rel.relationship == "third-degree").sum())
+    row["qc_stages_s"] = res["timings"]
+    row["markers"] = res["markers"]
+    row["kinship_pairs"] = n_samples * (n_samples - 1) // 2
     key = f"{sites['chrom'][0]}:{sites['pos'][0]}:{sites['ref'][0]}:{sites['alt'][0]}"
     q = query.CohortQuery(variant=[key], bmi=(25.0, None))
     out, row["query_s"], row["query_peak_gb"] = timed(query.run, mt, q)
@@ -117,11 +132,15 @@ def scale(n_samples: int, n_variants: int, seed: int, work: Path) -> dict:
     bt = shutil.which("bcftools")
 
     t0 = time.perf_counter()
-    subprocess.run([bt, "stats", "-s", "-", str(vcf)], check=True, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([bt, "stats", "-s", "-", str(vcf)], stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage: its peak RSS
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(f"bcftools stats failed on {vcf}")
     row["bcftools_stats_s"] = time.perf_counter() - t0
-    # bcftools' own peak (the JVM, also a child, is never waited for, so RUSAGE_CHILDREN is bcftools')
-    row["bcftools_peak_gb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
+    row["bcftools_peak_gb"] = usage.ru_maxrss / 2**20
     row["ratio_sample_qc_vs_bcftools"] = round(row["sample_qc_s"] / row["bcftools_stats_s"], 2)
+    row["ratio_qc_all_vs_bcftools"] = round(row["qc_all_s"] / row["bcftools_stats_s"], 2)
     for k, v in list(row.items()):
         if isinstance(v, float):
             row[k] = round(v, 2)
@@ -132,7 +151,7 @@ def scale(n_samples: int, n_variants: int, seed: int, work: Path) -> dict:
 def identity_check(seed: int, work: Path) -> dict:
     d = work / f"identity-{seed}"
     d.mkdir(parents=True, exist_ok=True)
-    g, sites, truth = synthetic.simulate(200, 5000, seed)
+    g, sites, truth = synthetic.simulate(200, 30_000, seed)
     vcf = synthetic.write_vcf(d / "cohort.vcf.gz", g, sites, truth.samples)
     mt = store.import_genotypes(vcf, "synthetic")
     sex = {truth.patients[s]: (("male" if truth.sex[s] == "female" else "female") if s in truth.sex_mismatch
@@ -161,10 +180,73 @@ def identity_check(seed: int, work: Path) -> dict:
         "false_sample_flags": sorted(flagged - planted),
         "swapped_tn_flagged": f"{len(tn_flagged & set(swapped))}/{len(swapped)}",
         "false_tn_flags": sorted(tn_flagged - set(swapped)),
+        "markers": res["markers"],
         "max_unrelated_kinship": float(rel.kinship[~rel.relationship.isin(qc.FLAG_RELATIONSHIPS)].max())
         if (~rel.relationship.isin(qc.FLAG_RELATIONSHIPS)).any() else None,
     }
     shutil.rmtree(d, ignore_errors=True)
+    return out
+
+
+def king_compare(n_samples: int, n_variants: int, seed: int, work: Path) -> dict:
+    """hl.king against qc.king_robust on the same bounded marker set (pairs above the third-degree cut)."""
+    import hail as hl
+
+    d = work / f"king-{n_samples}x{n_variants}"
+    d.mkdir(parents=True, exist_ok=True)
+    g, sites, truth = synthetic.simulate(n_samples, n_variants, seed)
+    vcf = synthetic.write_vcf(d / "cohort.vcf.gz", g, sites, truth.samples)
+    del g
+    mt = store.import_genotypes(vcf, "synthetic").select_entries("GT").checkpoint(str(d / "gt.mt"))
+    (codes, samples, eligible), t_markers, _ = timed(qc.marker_genotypes, mt)
+    (i, j, phi), t_np, peak_np = timed(qc.king_robust, codes)
+    cut = qc.KINSHIP_DEGREES[-1][0]
+
+    def with_hail():
+        auto = qc._common_autosomal_snps(mt)
+        gp = np.sort(np.asarray(auto.aggregate_rows(hl.agg.collect(auto.locus.global_position())), np.int64))
+        if len(gp) > qc.MAX_MARKERS:
+            gp = np.unique(gp[np.linspace(0, len(gp) - 1, qc.MAX_MARKERS).round().astype(np.int64)])
+        sub = mt.filter_rows(hl.literal({int(x) for x in gp}, dtype=hl.tset(hl.tint64))
+                             .contains(mt.locus.global_position()))
+        k = hl.king(sub.GT)
+        k = k.filter_entries((k.s_1 < k.s) & (k.phi > cut))
+        return k.entries().select("phi").to_pandas()
+
+    pairs, t_hl, peak_hl = timed(with_hail)
+    s = np.asarray(samples)
+    mine = {frozenset((s[a], s[b])): p for a, b, p in zip(i, j, phi)}
+    theirs = {frozenset((a, b)): p for a, b, p in zip(pairs.s_1, pairs.s, pairs.phi)}
+    both = set(mine) & set(theirs)
+    shutil.rmtree(d, ignore_errors=True)
+    return {"samples": n_samples, "markers": int(codes.shape[0]), "eligible": eligible,
+            "marker_export_s": round(t_markers, 1), "king_robust_numpy_s": round(t_np, 1),
+            "numpy_peak_gb": round(peak_np, 2), "hl_king_s": round(t_hl, 1), "hl_king_peak_gb": round(peak_hl, 2),
+            "pairs_numpy": len(mine), "pairs_hail": len(theirs), "pairs_both": len(both),
+            "max_abs_diff": float(max((abs(mine[x] - theirs[x]) for x in both), default=0.0))}
+
+
+def cap_sweep(n_samples: int, n_variants: int, seeds: list[int], caps: list[int]) -> list[dict]:
+    """Why qc.MAX_MARKERS: KING-robust (qc.king_robust) on the seeded cohorts' qualifying autosomal SNPs
+    thinned to each cap as qc.marker_genotypes thins them: spread of unrelated pairs' kinship against the
+    planted relatives', and the wall time (NumPy only, no Hail)."""
+    out = []
+    for seed in seeds:
+        g, sites, truth = synthetic.simulate(n_samples, n_variants, seed)
+        called = (g >= 0).mean(axis=1)
+        af = np.where(g >= 0, g, 0).sum(axis=1) / np.maximum(2 * (g >= 0).sum(axis=1), 1)
+        ok = np.flatnonzero((sites["chrom"] != synthetic.X) & (called >= 0.95) & (af >= qc.MARKER_MIN_AF)
+                            & (af <= 1 - qc.MARKER_MIN_AF))
+        idx = {s: k for k, s in enumerate(truth.samples)}
+        related = {frozenset(idx[s] for s in p) for p in truth.related_pairs()}
+        for cap in caps:
+            codes = g[ok[np.linspace(0, len(ok) - 1, min(cap, len(ok))).round().astype(np.int64)]]
+            (i, j, phi), dt, _ = timed(qc.king_robust, codes, -np.inf)
+            rel = np.array([frozenset((a, b)) in related for a, b in zip(i, j)])
+            un = phi[~rel]
+            out.append({"seed": seed, "markers": int(codes.shape[0]), "pairs": len(phi),
+                        "unrelated_sd": round(float(un.std()), 4), "unrelated_max": round(float(un.max()), 4),
+                        "related_min": round(float(phi[rel].min()), 3), "kinship_s": round(dt, 2)})
     return out
 
 
@@ -195,10 +277,13 @@ def reader_speed(work: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", nargs="*", default=["1000x10000", "1000x100000"])
+    ap.add_argument("--sizes", nargs="*", default=["1000x100000", "10000x100000"])
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--identity-seeds", nargs="*", type=int, default=[1, 2, 3])
     ap.add_argument("--workdir", default="/tmp/bedside-cohort-bench")
+    ap.add_argument("--king-compare", default="2000x20000", help="SAMPLESxVARIANTS, or 'none'")
+    ap.add_argument("--cap-sweep", nargs="*", type=int, default=[2000, 5000, 10000, 20000],
+                    help="marker caps to compare on 1,000 samples x 40,000 variants, identity seeds (none: skip)")
     ap.add_argument("--skip-scale", action="store_true")
     ap.add_argument("--json")
     args = ap.parse_args()
@@ -214,15 +299,28 @@ def main() -> int:
         r = identity_check(s, work)
         results["identity"].append(r)
         print("identity", json.dumps(r), flush=True)
+    if args.cap_sweep and args.identity_seeds:
+        results["cap_sweep"] = cap_sweep(1000, 40_000, args.identity_seeds, args.cap_sweep)
+        for r in results["cap_sweep"]:
+            print("cap_sweep", json.dumps(r), flush=True)
+    if args.king_compare != "none":
+        n, m = (int(x) for x in args.king_compare.lower().split("x"))
+        results["king_compare"] = king_compare(n, m, args.seed, work)
+        print("king_compare", json.dumps(results["king_compare"]), flush=True)
     results["scale"] = []
+
+    def save():  # after every step: a long run killed late keeps what it measured
+        if args.json:
+            Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+
+    save()
     if not args.skip_scale:
         for size in args.sizes:
             n, m = (int(x) for x in size.lower().split("x"))
             r = scale(n, m, args.seed, work)
             results["scale"].append(r)
             print("scale", json.dumps(r), flush=True)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
+            save()
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -169,3 +170,108 @@ def test_no_x_contig_sex_not_assessable(qc_result):
     sex, note = qc.impute_sex(store.import_genotypes(vcf, "synthetic"))
     assert (sex.genetic_sex == "not_assessable").all() and len(sex) == 12
     assert note == "only 0 common X SNPs (< 20)"
+
+
+# ---------------------------------------------------------------- bounded marker set, kinship and PCA at scale
+
+@pytest.fixture(scope="module")
+def thinned(qc_result):
+    """The 40-sample cohort's store and its genotypes thinned to 500 markers."""
+    from bedside.cohort import qc, store
+
+    mt = store.import_genotypes(qc_result["vcf"], "synthetic")
+    codes, samples, eligible = qc.marker_genotypes(mt, cap=500)
+    return {"mt": mt, "codes": codes, "samples": samples, "eligible": eligible}
+
+
+@pytest.mark.slow
+def test_markers_are_the_common_autosomal_snps_evenly_thinned(thinned):
+    """marker_genotypes: the qualifying SNPs (autosomal, call rate >= 0.95, MAF >= 0.05) counted, `cap` of
+    them every k-th in genomic order, and their genotype codes exactly as simulated (missing -> -1)."""
+    from bedside.cohort import qc
+
+    g, sites, truth = synthetic.simulate(40, 2000, seed=21)
+    auto = sites["chrom"] != synthetic.X
+    called = (g >= 0).mean(axis=1)
+    af = np.where(g >= 0, g, 0).sum(axis=1) / np.maximum(2 * (g >= 0).sum(axis=1), 1)
+    ok = np.flatnonzero(auto & (called >= 0.95) & (af >= qc.MARKER_MIN_AF) & (af <= 1 - qc.MARKER_MIN_AF))
+    assert thinned["eligible"] == len(ok) > 500
+    chosen = ok[np.linspace(0, len(ok) - 1, 500).round().astype(int)]
+    assert thinned["samples"] == truth.samples
+    assert thinned["codes"].dtype == np.int8 and thinned["codes"].shape == (500, 40)
+    assert np.array_equal(thinned["codes"], g[chosen])
+    assert (thinned["codes"] == -1).any()  # the missing genotypes come through as missing
+
+
+@pytest.mark.slow
+def test_king_robust_is_hail_king(thinned):
+    """The blocked NumPy KING-robust gives hl.king's kinship for every pair, missing genotypes included, and
+    blocks do not change it."""
+    from bedside.cohort import qc
+
+    codes, samples = thinned["codes"], thinned["samples"]
+    mt = thinned["mt"]
+    i, j, phi = qc.king_robust(codes, min_phi=-np.inf, block=7)
+    assert len(phi) == 40 * 39 // 2 and (i < j).all()
+    # the same 500 markers in Hail
+    import hail as hl
+
+    auto = qc._common_autosomal_snps(mt)
+    pos = sorted(auto.aggregate_rows(hl.agg.collect(auto.locus.global_position())))
+    keep = {int(pos[k]) for k in np.linspace(0, len(pos) - 1, 500).round().astype(int)}
+    sub = mt.filter_rows(hl.literal(keep, dtype=hl.tset(hl.tint64)).contains(mt.locus.global_position()))
+    k = hl.king(sub.GT)
+    k = k.filter_entries(k.s_1 < k.s).entries().to_pandas()
+    theirs = {frozenset((a, b)): p for a, b, p in zip(k.s_1, k.s, k.phi)}
+    mine = {frozenset((samples[a], samples[b])): p for a, b, p in zip(i, j, phi)}
+    assert set(mine) == set(theirs)
+    assert max(abs(mine[x] - theirs[x]) for x in mine) < 1e-6
+    i2, j2, phi2 = qc.king_robust(codes)  # default: pairs above the third-degree cut-off only
+    assert (phi2 > qc.KINSHIP_DEGREES[-1][0]).all() and set(zip(i2, j2)) == {
+        (a, b) for a, b, p in zip(i, j, phi) if p > qc.KINSHIP_DEGREES[-1][0]}
+
+
+@pytest.mark.slow
+def test_pca_matches_hail_hwe_normalized_pca(thinned):
+    """Randomised PCA of the HWE-normalised markers: Hail's eigenvalues and scores (up to sign)."""
+    import hail as hl
+
+    from bedside.cohort import qc
+
+    eig, scores = qc.hwe_normalized_pca(thinned["codes"], k=3)
+    mt = thinned["mt"]
+    auto = qc._common_autosomal_snps(mt)
+    pos = sorted(auto.aggregate_rows(hl.agg.collect(auto.locus.global_position())))
+    keep = {int(pos[k]) for k in np.linspace(0, len(pos) - 1, 500).round().astype(int)}
+    sub = mt.filter_rows(hl.literal(keep, dtype=hl.tset(hl.tint64)).contains(mt.locus.global_position()))
+    heig, hscores, _ = hl.hwe_normalized_pca(sub.GT, k=3)
+    hs = hscores.to_pandas().set_index("s").loc[thinned["samples"]]
+    hmat = np.vstack(hs.scores.to_numpy())
+    assert np.allclose(eig, heig, rtol=1e-3)
+    for c in range(2):
+        assert abs(np.corrcoef(scores[:, c], hmat[:, c])[0, 1]) > 0.999
+
+
+@pytest.mark.slow
+def test_thinned_kinship_flags_every_planted_pair_and_nothing_else(tmp_path):
+    """More qualifying SNPs than MAX_MARKERS: kinship and PCA use MAX_MARKERS of them and every planted
+    duplicate / first-degree pair is still found, with no false relative and no false sample flag."""
+    from bedside.cohort import qc, store
+
+    n_var = int(qc.MAX_MARKERS * 1.25)
+    g, sites, truth = synthetic.simulate(60, n_var, seed=7)
+    vcf = synthetic.write_vcf(tmp_path / "big.vcf.gz", g, sites, truth.samples)
+    sex = {truth.patients[s]: (("male" if truth.sex[s] == "female" else "female") if s in truth.sex_mismatch
+                               else truth.sex[s]) for s in truth.samples}
+    res = qc.run(store.import_genotypes(vcf, "synthetic"), clinical_sex=sex, patients=truth.patients)
+    assert res["markers"]["used"] == qc.MAX_MARKERS < res["markers"]["eligible"]
+    rel = res["relatedness"]
+    found = {frozenset((a, b)): r for a, b, r in zip(rel.sample_a, rel.sample_b, rel.relationship)
+             if r in qc.FLAG_RELATIONSHIPS}
+    assert found == {**{frozenset(p): "duplicate" for p in truth.duplicates},
+                     **{frozenset(p): "first-degree" for p in truth.first_degree}}
+    sq = res["sample_qc"]
+    flagged = {s for s, f in zip(sq.s, sq["flags"]) if f}
+    assert flagged == ({s for p in truth.related_pairs() for s in p} | set(truth.sex_mismatch)
+                       | set(truth.low_call_rate))
+    assert set(res["timings"]) == {"checkpoint", "sample_qc", "sex", "markers", "kinship", "pca"}

@@ -135,6 +135,32 @@ def test_cli_outputs_links_and_landscape(tmp_path):
     assert cells[("BRCA1", "PT01")] == ["germline"] and patients == ["PT01", "PT02", "PT03", "PT04"]
 
 
+def test_summary_links_the_cohort_platform_page(tmp_path):
+    """The summary links results/cohort/cohort_platform.html: given with --platform, or found beside it."""
+    from bedside.commands import cohort as cohort_cmd
+
+    d = tmp_path / "results" / "PT01"
+    d.mkdir(parents=True)
+    (d / "case.json").write_text(json.dumps(to_dict(make_case())))
+    out = tmp_path / "results" / "cohort"
+    parser = argparse.ArgumentParser()
+    cohort_cmd.add_parser(parser.add_subparsers())
+
+    def render(*extra):
+        args = parser.parse_args(
+            ["cohort", str(d / "case.json"), "--html", str(out / "summary.html"), *extra]
+        )
+        assert args.func(args) == 0
+        return (out / "summary.html").read_text()
+
+    assert "cohort-platform-link" not in render()  # no platform page: no dead link
+    html = render("--platform", str(out / "cohort_platform.html"))
+    assert '<a href="cohort_platform.html">cohort platform page</a>' in html
+    (out / "cohort_platform.html").write_text("<section></section>")
+    html = render()  # the platform rule's output beside the summary is found
+    assert 'id="cohort-platform-link"' in html and 'href="cohort_platform.html"' in html
+
+
 def test_no_therapy_options_recorded_is_said_not_blank():
     case = make_case()
     case.therapy_options = []  # an older case.json: evidence present but no stored decision

@@ -105,6 +105,10 @@ def test_every_report_written(demo_run: Path) -> None:
     assert (demo_run / "results/cohort/multiqc/multiqc_report.html").exists()
     assert (demo_run / "results/cohort/summary.tsv").read_text().count("\n") == 1 + len(
         _patients(demo_run))
+    # the cohort summary links the cohort platform page (genome QC, relatedness, sex check, identity)
+    assert (demo_run / "results/cohort/cohort_platform.html").exists()
+    summary = (demo_run / "results/cohort/summary.html").read_text()
+    assert 'id="cohort-platform-link"' in summary and 'href="cohort_platform.html"' in summary
 
 
 def test_braf_v600e_melanoma_report(demo_run: Path) -> None:

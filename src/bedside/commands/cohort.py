@@ -25,6 +25,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tsv")
     p.add_argument("--json")
     p.add_argument("--multiqc", help="MultiQC HTML report to link from the summary")
+    p.add_argument(
+        "--platform",
+        help="cohort platform page (genome QC, relatedness, ancestry, identity) to link from the summary; "
+        "default: cohort_platform.html beside --html when it exists",
+    )
     p.set_defaults(func=run)
 
 
@@ -49,6 +54,14 @@ def run(args: argparse.Namespace) -> int:
             tmp.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
     if args.html:
         multiqc = os.path.relpath(args.multiqc, Path(args.html).parent) if args.multiqc else None
+        platform = args.platform or Path(args.html).parent / "cohort_platform.html"
+        platform = (
+            os.path.relpath(platform, Path(args.html).parent) if args.platform or platform.exists() else None
+        )
         with atomic_path(args.html) as tmp:
-            tmp.write_text(cohort.render_html(cases, rows, multiqc=multiqc, generated=generated_timestamp()))
+            tmp.write_text(
+                cohort.render_html(
+                    cases, rows, multiqc=multiqc, generated=generated_timestamp(), platform=platform
+                )
+            )
     return 0

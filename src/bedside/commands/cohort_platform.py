@@ -186,7 +186,8 @@ def run_qc(args) -> int:
     qc.write_tsv(res["relatedness"], out / "relatedness.tsv", comments[:1])
     write_text(out / "qc.json", json.dumps({"source": str(source), "notes": res["notes"],
                                             "eigenvalues": res["eigenvalues"],
-                                            "flagged": int((res["sample_qc"]["flags"] != "").sum())},
+                                            "flagged": int((res["sample_qc"]["flags"] != "").sum()),
+                                            "markers": res["markers"], "timings": res["timings"]},
                                            indent=2) + "\n")
     return 0
 

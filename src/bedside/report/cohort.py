@@ -338,14 +338,21 @@ def landscape_svg(cases: list[Case]) -> str | None:
 
 
 def render_html(
-    cases: list[Case], rows: list[dict[str, Any]], *, multiqc: str | None = None, generated: str | None = None
+    cases: list[Case],
+    rows: list[dict[str, Any]],
+    *,
+    multiqc: str | None = None,
+    generated: str | None = None,
+    platform: str | None = None,
 ) -> str:
+    """The cohort summary page; ``multiqc`` and ``platform`` (the cohort platform page: genome QC,
+    relatedness, ancestry, tumor-normal identity) are links relative to the page."""
     from bedside.report.render import base_env
 
     env = base_env()
     links = {r["patient_id"]: r.get("report") for r in rows}
     return env.get_template("cohort.html.j2").render(
-        rows=rows, landscape=landscape_svg(cases), multiqc=multiqc, generated=generated,
+        rows=rows, landscape=landscape_svg(cases), multiqc=multiqc, generated=generated, platform=platform,
         drugs=drug_summary(cases), pgx=pgx_summary(cases), links=links,
         diagnosis={c.patient_id: c.context.diagnosis for c in cases},
         category_names=CATEGORY_NAMES,
