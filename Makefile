@@ -37,7 +37,8 @@ install-python: $(BIN)/bedside
 
 demo-data: install $(DEMO_DIR)/MANIFEST.json
 
-$(DEMO_DIR)/MANIFEST.json:
+# rebuilt when the generator changes (the demo genome, patients or biomarkers)
+$(DEMO_DIR)/MANIFEST.json: $(wildcard src/bedside/demo/*.py)
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/bedside demo-data $(DEMO_DIR)
 
 demo: demo-data

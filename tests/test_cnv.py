@@ -135,6 +135,28 @@ def test_germline_zygosity_from_segments():
     assert cnv.germline_zygosity(segs, "chr9", 10) is None and cnv.germline_zygosity(segs, "chr1", 10) is None
 
 
+def test_sex_from_x_depth_and_haploid_x_gene_calls(tmp_path):
+    def table(name, x_depth):
+        rows = [f"chr1\t{i * 1000}\t{i * 1000 + 1000}\t-\t30\t4.9" for i in range(20)]
+        rows += [f"chrX\t{i * 1000}\t{i * 1000 + 1000}\t-\t{x_depth}\t4" for i in range(10)]
+        (tmp_path / name).write_text(cnv.COVERAGE_HEADER + "\n" + "\n".join(rows) + "\n")
+        return tmp_path / name
+
+    assert cnv.one_x(table("m.cnn", 15)) is True and cnv.one_x(table("f.cnn", 29)) is False
+    (tmp_path / "auto.cnn").write_text(cnv.COVERAGE_HEADER + "\nchr1\t0\t1000\t-\t30\t4.9\n")
+    assert cnv.one_x(tmp_path / "auto.cnn") is None  # no X bins: sex unknown
+    # a male's X: one copy is neutral (not a loss, and minor copy number 0 is not LOH); none is a deletion
+    fit = cnv.Fit("assessable", purity=0.7, ploidy=2.0)
+    segs = [cnv.Segment("chrX", 0, 9000, 0.0, 9, copy_number=1, minor_cn=0),
+            cnv.Segment("chrX", 9000, 20000, -2.5, 11, copy_number=0, minor_cn=0),
+            cnv.Segment("chr1", 0, 9000, 0.0, 9, copy_number=2, minor_cn=0)]
+    genes = [("AR", "chrX", 100, 5000), ("DMD", "chrX", 10000, 15000), ("G1", "chr1", 100, 5000)]
+    calls = {g.gene: g.call for g in cnv.call_genes(genes, segs, fit, haploid={"chrX", "chrY"})}
+    assert calls == {"AR": "neutral", "DMD": "homozygous_deletion", "G1": "cn_loh"}
+    # the same X in a female (two X expected) is a loss with LOH
+    assert cnv.call_genes(genes[:1], segs, fit)[0].call == "loss"
+
+
 def test_segment_and_gene_tables_round_trip(tmp_path):
     fit = cnv.Fit("assessable", purity=0.6, ploidy=2.1)
     segs = [cnv.Segment("c", 0, 9000, 1.4, 9, 12, 0.21, 8, 1, 8.1), cnv.Segment("c", 9000, 30000, 0.0, 21)]

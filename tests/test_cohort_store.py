@@ -112,6 +112,30 @@ def test_incremental_add_and_refresh(hail_session, cohort, tmp_path):
     assert store.update(out, cases=[case, new_case])[1:] == ([], [])
 
 
+def test_regenotyped_cohort_is_rebuilt_new_samples_are_added(hail_session, cohort, tmp_path):
+    """The same samples in a changed joint VCF (the cohort genotyped again) rebuild the store, so no sample
+    keeps stale genotypes; a VCF bringing new samples is added incrementally; an unchanged one is a no-op."""
+    import numpy as np
+
+    out = tmp_path / "cohort.mt"
+    assert store.build_or_update(cohort["vcf"], out, clinical=cohort["clinical"],
+                                 sample_sheet=cohort["samples"], build="synthetic")["mode"] == "full"
+    res = store.build_or_update(cohort["vcf"], out, clinical=cohort["clinical"], sample_sheet=cohort["samples"])
+    assert res == {"mode": "incremental", "added": [], "refreshed": []}
+    # same 10 samples, genotypes changed at the first site (as a re-run of joint calling would)
+    g = cohort["g"][:, :10].copy()
+    g[0] = np.where(g[0] == 0, 1, 0)
+    vcf2 = synthetic.write_vcf(tmp_path / "joint.vcf.gz", g, cohort["sites"], cohort["truth"].samples[:10])
+    res = store.build_or_update(vcf2, out, clinical=cohort["clinical"], sample_sheet=cohort["samples"])
+    assert res["mode"] == "full"
+    mt = store.read(out)
+    first = mt.filter_rows(mt.locus == mt.head(1).locus.collect()[0])
+    assert first.GT.n_alt_alleles().collect() == [int(x) for x in g[0]]
+    # a VCF with new samples is an incremental addition
+    res = store.build_or_update(cohort["new_vcf"], out, clinical=cohort["clinical"], sample_sheet=cohort["samples"])
+    assert res["mode"] == "incremental" and res["added"] == ["P00011-N", "P00012-N"]
+
+
 def test_bad_inputs_named_and_store_untouched(hail_session, cohort, tmp_path):
     d = cohort["dir"]
     # a VCF sample without a clinical record

@@ -12,8 +12,8 @@ import pytest
 
 from bedside.cli import main
 from bedside.demo import generate as gen
-from bedside.demo.genes import CODON_TABLE, GENES, STOPS
-from bedside.demo.patients import CLINICAL, PATIENTS, PROTECTED
+from bedside.demo.genes import CODON_TABLE, GENES, STOPS, X_CONTIG
+from bedside.demo.patients import CLINICAL, PATIENTS, PROTECTED, plan_variants, x_copies
 from bedside.demo.reference import build_reference
 from bedside.demo.simulate import clone_shares
 from bedside.demo.variants import coding_snv
@@ -239,7 +239,7 @@ def test_truth_vcfs_are_valid_and_consistent(demo):
         assert 0 < vaf <= (0.5 if info["ORIGIN"] == "somatic" else 1)
         # per-sample columns: only the patient's samples carry it (somatic: tumor only)
         samples = dict(zip(header_samples(demo / "truth/truth.vcf.gz"), rec[9:]))
-        carriers = {s for s, v in samples.items() if not v.startswith("0|0")}
+        carriers = {s for s, v in samples.items() if "1" in v.split(":")[0]}
         expected = {f"{info['PATIENT']}-T"} | ({f"{info['PATIENT']}-N"} if info["ORIGIN"] == "germline" else set())
         assert carriers == expected
         by_patient_origin.setdefault((info["PATIENT"], info["ORIGIN"]), set()).add(tuple(rec[:5]))
@@ -267,6 +267,147 @@ def test_story_variants(demo):
     assert ("UGT1A1", "c.211G>A") in ger["PT04"]
 
 
+# --- X chromosome and sex ----------------------------------------------------------------------------
+
+
+def _gt(field: str) -> str:
+    return field.split(":")[0]
+
+
+def test_x_segment_genotypes_follow_clinical_sex(demo, ref):
+    """chrX (named so the cohort store declares it X) carries common SNPs; a male's X genotypes are haploid
+    (one X: no heterozygous site), a female's diploid with heterozygous sites; all in the population VCF."""
+    fai = [line.split("\t")[0] for line in (demo / "reference/genome.fa.fai").read_text().splitlines()]
+    assert fai[-1] == X_CONTIG == "chrX" and 20_000 <= len(ref.contigs[X_CONTIG]) <= 60_000
+    assert not [g for g in ref.genes if g.contig == X_CONTIG]
+    sex = {r.patient_id: r.sex for r in CLINICAL}
+    assert {"male", "female"} <= set(sex.values())
+    pop = {(r[0], int(r[1])): float(_info(r)["AF"]) for r in _records(demo / "resources/population.vcf.gz")
+           if r[0] == X_CONTIG}
+    assert len(pop) >= 60 and all(0.05 <= af <= 0.95 for af in pop.values())
+    for p in PATIENTS:
+        x = [r for r in _records(demo / f"truth/{p}.germline.vcf.gz") if r[0] == X_CONTIG]
+        gts = [_gt(r[9]) for r in x]
+        assert len(x) >= 15 and all((r[0], int(r[1])) in pop for r in x), p
+        if sex[p] == "male":
+            assert x_copies(p) == 1 and set(gts) == {"1"} and {_info(r)["VAF"] for r in x} == {"1"}, p
+        else:
+            assert x_copies(p) == 2 and sum(g in ("1|0", "0|1") for g in gts) >= 10, p
+            assert set(gts) <= {"1|0", "0|1", "1|1"}, p
+    # the multi-sample truth: a male sample's X genotype is haploid in every record, carried or not
+    samples = header_samples(demo / "truth/truth.vcf.gz")
+    for rec in _records(demo / "truth/truth.vcf.gz"):
+        if rec[0] == X_CONTIG:
+            for s, f in zip(samples, rec[9:]):
+                assert ("|" in _gt(f)) == (sex[s[:-2]] != "male"), (rec[:2], s, f)
+
+
+def test_x_segment_leaves_the_autosomes_alone(ref, monkeypatch):
+    """The X segment and its SNPs come from their own random streams: a build without them has the same
+    autosomes, genes, planted variants and biomarker events; and flipping every patient's sex changes only
+    haplotype B's X alleles."""
+    from bedside.demo import patients as pt
+    from bedside.demo import reference as rf
+
+    plan = plan_variants(ref, DEMO_SEED)
+    assert X_CONTIG not in ref.core_lengths
+    for p in PATIENTS:
+        assert all(v.category == "common" for v, _ in plan.plans[p].germline if v.chrom == X_CONTIG)
+        assert not [v for v, _ in plan.plans[p].somatic if v.chrom == X_CONTIG]
+    with monkeypatch.context() as m:
+        m.setattr(rf, "X_LENGTH", 0)
+        m.setattr(pt, "plan_x_snps", lambda *a, **k: [])
+        ref0 = build_reference(DEMO_SEED, PROTECTED)
+        plan0 = plan_variants(ref0, DEMO_SEED)
+    assert ref0.contigs[X_CONTIG] == "" and plan0.x_snps == []
+    assert {c: s for c, s in ref0.contigs.items() if c != X_CONTIG} == \
+        {c: s for c, s in ref.contigs.items() if c != X_CONTIG}
+    assert [(g.name, g.genomic_start) for g in ref0.genes] == [(g.name, g.genomic_start) for g in ref.genes]
+    for p in PATIENTS:
+        assert plan0.plans[p].somatic == plan.plans[p].somatic
+        assert plan0.plans[p].germline == [(v, h) for v, h in plan.plans[p].germline if v.chrom != X_CONTIG]
+    assert plan0.biomarkers == plan.biomarkers and plan0.unrelated == plan.unrelated
+    flipped = tuple(pt.ClinicalRow(**{**r.__dict__, "sex": "female" if r.sex == "male" else "male"})
+                    for r in CLINICAL)
+    plans = {p: pt.PatientPlan(p) for p in PATIENTS}
+    assert [v.key for v, _ in pt.plan_x_snps(ref, plans, DEMO_SEED, clinical=flipped)] == \
+        [v.key for v, _ in plan.x_snps]
+    for p in PATIENTS:
+        ax = {v.key: h for v, h in plan.plans[p].germline if v.chrom == X_CONTIG}
+        bx = {v.key: h for v, h in plans[p].germline}
+        assert {k for k, h in ax.items() if "A" in h} == {k for k, h in bx.items() if "A" in h}, p
+        one_x = bx if x_copies(p) == 2 else ax  # the flipped male (now XX) gains B alleles, not the other way
+        assert all(h == "A" for h in one_x.values()), p
+
+
+def test_male_haplotype_b_has_no_x(ref, tmp_path):
+    """Reads on X come from haplotype A only for a male (half depth), from A and B for a female."""
+    plan = plan_variants(ref, DEMO_SEED)
+    for p in PATIENTS:
+        normal, tumor = gen.haplotype_mixtures(ref, plan.plans[p], tmp_path, plan.biomarkers.get(p))
+        for path, _share in normal + tumor:
+            names = [ln[1:].strip() for ln in Path(path).read_text().splitlines() if ln.startswith(">")]
+            carries_x = X_CONTIG in names
+            b_side = ".hapB." in Path(path).name or ".tumorB." in Path(path).name
+            assert carries_x == (not b_side or x_copies(p) == 2), (p, path)
+        assert abs(sum(s for _, s in normal) - 1) < 1e-9 and abs(sum(s for _, s in tumor) - 1) < 1e-9
+
+
+def _normals_joint_vcf(demo: Path, out: Path) -> Path:
+    """The normals' germline truth as a joint VCF written the way a diploid caller (bcftools call) writes
+    it: a male's hemizygous X ALT as 1/1, every sample genotyped at every site."""
+    calls: dict[tuple, dict[str, str]] = {}
+    for p in PATIENTS:
+        for r in _records(demo / f"truth/{p}.germline.vcf.gz"):
+            gt = _gt(r[9]).replace("|", "/")
+            calls.setdefault((r[0], int(r[1]), r[3], r[4]), {})[f"{p}-N"] = "1/1" if gt == "1" else gt
+    order = {c: i for i, c in enumerate(line.split("\t")[0] for line in
+                                        (demo / "reference/genome.fa.fai").read_text().splitlines())}
+    fai = [line.split("\t")[:2] for line in (demo / "reference/genome.fa.fai").read_text().splitlines()]
+    normals = [f"{p}-N" for p in PATIENTS]
+    lines = ["##fileformat=VCFv4.2", *(f"##contig=<ID={c},length={n}>" for c, n in fai),
+             '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
+             "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT", *normals])]
+    for k in sorted(calls, key=lambda k: (order[k[0]], k[1], k[2], k[3])):
+        lines.append("\t".join([k[0], str(k[1]), ".", k[2], k[3], "50", "PASS", ".", "GT",
+                                *(calls[k].get(s, "0/0") for s in normals)]))
+    plain = out.with_suffix("")
+    plain.write_text("\n".join(lines) + "\n")
+    subprocess.run(["bgzip", "-f", str(plain)], check=True)
+    subprocess.run(["tabix", "-p", "vcf", str(out)], check=True)
+    return out
+
+
+@pytest.mark.slow
+def test_demo_cohort_sex_check_matches_clinical_record(demo, tmp_path):
+    """`bedside cohort-db qc` on the demo cohort's normals (the truth genotypes, as a diploid caller writes
+    them) and the demo clinical table: the sex check is assessable on chrX and every genetic sex matches
+    the clinical one; a clinical table with PT02's sex changed gets PT02 flagged, and nobody else."""
+    pytest.importorskip("hail")
+    import pandas as pd
+
+    vcf = _normals_joint_vcf(demo, tmp_path / "joint.vcf.gz")
+    clinical = (demo / "clinical.tsv").read_text()
+    wrong = tmp_path / "clinical_wrong.tsv"
+    wrong.write_text(clinical.replace("PT02\t64\tfemale", "PT02\t64\tmale"))
+    assert wrong.read_text() != clinical
+    sex = {r.patient_id: r.sex for r in CLINICAL}
+    for table, mismatched in ((demo / "clinical.tsv", set()), (wrong, {"PT02-N"})):
+        out = tmp_path / table.stem
+        assert main(["cohort-db", "qc", "--vcf", str(vcf), "--clinical", str(table), "--samples",
+                     str(demo / "samples.tsv"), "--build", gen.GENOME_BUILD, "--fai",
+                     str(demo / "reference/genome.fa.fai"), "--out-dir", str(out), "--pca-k", "2"]) == 0
+        sq = pd.read_csv(out / "sample_qc.tsv", sep="\t", comment="#", keep_default_na=False).set_index("s")
+        assert "sex check not assessable" not in (out / "sample_qc.tsv").read_text()
+        assert sorted(sq.index) == [f"{p}-N" for p in PATIENTS]
+        assert (sq.x_variants >= 20).all()
+        for s, r in sq.iterrows():
+            assert r.genetic_sex == sex[s[:-2]], (s, r.genetic_sex, r.x_f_stat)
+            assert (r.x_f_stat > 0.8) if r.genetic_sex == "male" else (r.x_f_stat < 0.4), (s, r.x_f_stat)
+        flagged = {s for s, f in sq["flags"].items() if "sex_mismatch" in f}
+        assert flagged == mismatched, sq["flags"].to_dict()
+
+
 # --- resources ----------------------------------------------------------------------------------------
 
 
@@ -276,7 +417,7 @@ def test_population_and_clinvar(demo):
     germ = [(r[0], r[1], r[3], r[4]) for r in truth if _info(r)["ORIGIN"] == "germline"]
     assert sum(k in pop for k in germ) >= len(germ) - len(PATIENTS)  # one rare variant per patient is absent
     assert sum(af > 0.01 for k, af in pop.items() if k in germ) >= 10
-    assert len(pop) > len([k for k in germ if k in pop]) + 20  # unrelated sites
+    assert len(pop) > len({k for k in germ if k in pop}) + 20  # unrelated sites (a shared site counts once)
     header = subprocess.run(["bcftools", "view", "-h", str(demo / "resources/clinvar.vcf.gz")],
                             check=True, capture_output=True, text=True).stdout
     assert "##fileDate=" in header and "##source=ClinVar-style demo" in header

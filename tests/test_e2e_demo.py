@@ -243,3 +243,36 @@ def test_demo_reports_in_browser(demo_run: Path) -> None:
             pages = [pg for pg in text.split("\f") if pg.strip()]
             assert pages and all(p in pg for pg in pages), f"{p}: patient ID missing from a PDF page"
             assert all(f"of {len(pages)}" in pg for pg in pages), f"{p}: 'page X of Y' missing"
+
+
+def test_cohort_sex_check_matches_clinical_record(demo_run: Path) -> None:
+    """The demo's chrX segment (hemizygous in the two male patients) makes the cohort sex check assessable:
+    every normal's genetic sex (X inbreeding coefficient of the joint calls) is its clinical sex, unflagged."""
+    import pandas as pd
+
+    path = demo_run / "results/cohort/qc/sample_qc.tsv"
+    sq = pd.read_csv(path, sep="\t", comment="#", keep_default_na=False)
+    assert "sex check not assessable" not in path.read_text()
+    assert len(sq) == len(_patients(demo_run)) and (sq.x_variants >= 20).all()
+    assert (sq.genetic_sex == sq.clinical_sex).all(), sq[["s", "genetic_sex", "x_f_stat", "clinical_sex"]]
+    assert set(sq.genetic_sex) == {"male", "female"}
+    assert not sq["flags"].str.contains("sex_").any(), sq["flags"].tolist()
+
+
+def test_male_x_is_not_a_copy_number_loss(demo_run: Path) -> None:
+    """A male's single X (half the autosomes' depth in tumor and normal) is his normal state: no chrX segment
+    departs from the matched normal, and PT03's copy-neutral tumor stays without a copy-number purity."""
+    import pandas as pd
+
+    import csv
+
+    with open(demo_run / "config/clinical.tsv") as fh:
+        sex = {r["patient_id"]: r["sex"] for r in csv.DictReader(fh, delimiter="\t")}
+    for p in _patients(demo_run):
+        seg = pd.read_csv(demo_run / f"results/{p}/cnv/segments.tsv", sep="\t", keep_default_na=False)
+        x = seg[seg.chrom == "chrX"]
+        assert len(x) and (x.log2.astype(float).abs() < 0.3).all(), (p, x.to_dict("records"))
+        neutral = "1" if sex[p] == "male" else "2"  # a male's single X is his normal state
+        assert x.copy_number.astype(str).isin(["", neutral]).all(), (p, x.to_dict("records"))
+    fit = json.loads((demo_run / "results/PT03/cnv/cnv.json").read_text())["fit"]
+    assert fit["status"] == "not_assessable", fit

@@ -23,6 +23,7 @@ Definition used by Bedside (stated in every TMB record and in the report):
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -366,3 +367,40 @@ def biomarkers_from_tmb_json(data: dict) -> list[Biomarker]:
 
 def iter_codes(items: Iterable[Biomarker], name: str) -> Biomarker | None:
     return next((b for b in items if b.name == name), None)
+
+
+# ------------------------------------------------------------------- scatter territory (MSI, copy number)
+
+def scatter_territory(chunks: Iterable, contigs: Iterable[tuple[str, int]]) -> dict[str, list[str]]:
+    """Chunk name -> the regions (samtools strings, 1-based) its scattered biomarker jobs cover, such that
+    the chunks tile the whole reference: each chunk (``bedside.plan.Chunk``, in reference order) owns the
+    genome from its first base up to the next chunk's first base, the first chunk also everything before
+    it. Whole-genome chunks already tile the genome, so there this is just their regions; with a targets
+    BED it adds the stretches between targets, so MSI sites and copy-number bins that an unscattered run
+    assesses off target still belong to exactly one chunk."""
+    return dict(_territory(tuple(chunks), tuple((c, int(n)) for c, n in contigs)))
+
+
+@functools.lru_cache(maxsize=8)
+def _territory(chunks: tuple, contigs: tuple[tuple[str, int], ...]) -> tuple[tuple[str, list[str]], ...]:
+    order = {c: i for i, (c, _) in enumerate(contigs)}
+    for ch in chunks:
+        for r in ch.regions:
+            if r.chrom not in order:
+                raise InputError(f"chunk {ch.name}: contig {r.chrom!r} is not in the reference")
+    starts = [(order[ch.regions[0].chrom], ch.regions[0].start) for ch in chunks]
+    if starts != sorted(starts):
+        raise InputError("scatter chunks are not in reference order")
+    out = []
+    for k, ch in enumerate(chunks):
+        lo = (0, 0) if k == 0 else starts[k]
+        hi = starts[k + 1] if k + 1 < len(chunks) else (len(contigs), 0)
+        regions = []
+        for i in range(lo[0], min(hi[0], len(contigs) - 1) + 1):
+            name, length = contigs[i]
+            a = lo[1] if i == lo[0] else 0
+            b = hi[1] if i == hi[0] else length
+            if b > a:
+                regions.append(f"{name}:{a + 1}-{b}")
+        out.append((ch.name, regions))
+    return tuple(out)

@@ -434,18 +434,30 @@ def biomarker_pair(wc):
     return inputs
 
 
-def cnv_inputs(wc):
+def cnv_chunk_inputs(wc):
     inputs = biomarker_pair(wc)
-    inputs["gff3"] = GFF
     n = normal_of(wc.patient)
     if n:
         inputs["germline"] = f"results/{wc.patient}/germline/{n}.vcf.gz"
+    return inputs
+
+
+def cnv_inputs(wc):
+    inputs = cnv_chunk_inputs(wc)
+    inputs["gff3"] = GFF
     inputs["somatic"] = f"results/{wc.patient}/somatic/{wc.patient}.vcf.gz"
     return inputs
 
 
 def cnv_args(wc, input):
     args = ["--gff3", input.gff3, "--somatic-vcf", input.somatic]
+    return args + cnv_chunk_args(wc, input)
+
+
+def cnv_chunk_args(wc, input):
+    """The normal (or panel of normals), SNP sites, targets and bin size: what the coverage chunks and
+    the genome-wide `bedside cnv` job must agree on."""
+    args = []
     if "normal" in input.keys():
         args += ["--normal", input.normal, "--germline-vcf", input.germline]
     elif len(NORMALS) >= 1:
@@ -455,6 +467,17 @@ def cnv_args(wc, input):
     if size:
         args += ["--bin-size", str(size)]
     return args
+
+
+def biomarker_chunk_region(wildcards):
+    """The chunk's share of the genome for the scattered biomarker jobs (MSI counts, copy-number
+    coverage): its regions, with targets also the stretch up to the next chunk, so the chunks tile
+    the genome and the merged result is the unscattered one (bedside.biomarkers)."""
+    from bedside.biomarkers import scatter_territory
+
+    fasta = config["reference"]["fasta"]
+    tiles = scatter_territory(CHUNKS.values(), bplan.contig_lengths(fasta))
+    return tiles[wildcards.chunk]
 
 
 # ---- the Hail cohort platform (rules/cohort_hail.smk)
@@ -474,3 +497,19 @@ def cohort_tn_bams():
         if tumor_of(p) and normal_of(p)
         for s in (tumor_of(p), normal_of(p))
     ]
+
+
+def cohort_platform_page():
+    """The cohort platform page when the workflow makes one (same condition as in `all_outputs`), so the
+    cohort summary can link it."""
+    if (
+        len(NORMALS) > 1
+        and cfg("cohort", "enabled", default=True)
+        and cfg("resources", "population")
+    ):
+        return ["results/cohort/cohort_platform.html"]
+    return []
+
+
+def cohort_platform_args(wc, input):
+    return ["--platform", input.platform] if input.get("platform") else []

@@ -93,6 +93,7 @@ rule cohort_summary:
     input:
         cases=expand("results/{patient}/case.json", patient=PATIENTS),
         multiqc="results/cohort/multiqc/multiqc_report.html",
+        platform=cohort_platform_page(),
     output:
         html="results/cohort/summary.html",
         tsv="results/cohort/summary.tsv",
@@ -107,6 +108,8 @@ rule cohort_summary:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        platform=cohort_platform_args,
     shell:
-        "bedside cohort {input.cases:q} --multiqc {input.multiqc:q} --html {output.html:q} "
-        "--tsv {output.tsv:q} --json {output.json:q} 2> {log:q}"
+        "bedside cohort {input.cases:q} --multiqc {input.multiqc:q} {params.platform:q} "
+        "--html {output.html:q} --tsv {output.tsv:q} --json {output.json:q} 2> {log:q}"

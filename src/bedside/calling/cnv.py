@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bedside import tools
+from bedside import __version__, tools
 from bedside.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,11 @@ MAX_CN = 8
 LOG2_SE_FLOOR = 0.03
 STATE_PENALTY = 10.0
 CNVKIT = "cnvkit"
+COVERAGE_HEADER = "chromosome\tstart\tend\tgene\tdepth\tlog2"
+ANTITARGET_EMPTY = "chromosome\tstart\tend\tgene\tlog2\n"
+X_CONTIGS = ("chrX", "X")
+Y_CONTIGS = ("chrY", "Y")
+MALE_X_RATIO = 0.75  # X depth / autosome depth of the germline sample below this: one X (male)
 
 
 @dataclass
@@ -89,6 +94,7 @@ class Fit:
     vaf_agreement: str | None = None
     n_bins: int = 0
     n_snps: int = 0
+    sex: str | None = None  # from the germline sample's X depth; a male's X/Y are fitted against one copy
 
 
 @dataclass
@@ -160,9 +166,11 @@ def _cnvkit(*args) -> None:
     tools.run_tool([CNVKIT, *args])
 
 
-def cnvkit_ratios(tumor: Path, normals: list[Path], ref: Path, bins: list[tuple[str, int, int]], work: Path,
-                  threads: int = 1) -> tuple[Path, Path]:
-    """Run CNVkit coverage/reference/fix/segment; returns (.cnr, .cns)."""
+def cnvkit_coverage(tumor: Path, normals: list[Path], bins: list[tuple[str, int, int]], work: Path,
+                    threads: int = 1) -> list[tuple[Path, Path]]:
+    """``cnvkit coverage`` of each BAM over the bins (the read-level work) -> [(target .cnn, antitarget
+    .cnn)], tumor first. Each bin's depth is its own bases over its length (samtools bedcov), so coverage
+    of a share of the bins is exactly those rows of the whole (what a scatter chunk computes)."""
     bed, empty = work / "bins.bed", work / "empty.bed"
     _write_bed(bins, bed)
     empty.write_text("")
@@ -171,14 +179,44 @@ def cnvkit_ratios(tumor: Path, normals: list[Path], ref: Path, bins: list[tuple[
     for k, bam in enumerate([tumor, *normals]):
         name = "tumor" if k == 0 else f"normal{k}"
         tc, ac = work / f"{name}.targetcoverage.cnn", work / f"{name}.antitargetcoverage.cnn"
-        _cnvkit("coverage", bam, bed, "-q", "20", "-p", p, "-o", tc)
-        _cnvkit("coverage", bam, empty, "-o", ac)
+        if bins:
+            _cnvkit("coverage", bam, bed, "-q", "20", "-p", p, "-o", tc)
+        else:  # a chunk without bins (e.g. its contig is not in the BAM): the header alone
+            tc.write_text(COVERAGE_HEADER + "\n")
+        # Bedside bins everything as targets: the antitarget table is what `cnvkit coverage` writes for an
+        # empty BED (its header), written here without a CNVkit start-up
+        ac.write_text(ANTITARGET_EMPTY)
         cov.append((tc, ac))
+    return cov
+
+
+def one_x(cnn: Path) -> bool | None:
+    """Whether the sample of a CNVkit coverage table has one X (median depth of the X bins below
+    ``MALE_X_RATIO`` x that of the autosome bins); None when it has no X (or no autosome) bins."""
+    x, auto = [], []
+    for r in read_cnvkit_table(cnn):
+        d = float(r["depth"])
+        if r["chromosome"] in X_CONTIGS:
+            x.append(d)
+        elif r["chromosome"] not in Y_CONTIGS:
+            auto.append(d)
+    if not x or not auto or float(np.median(auto)) <= 0:
+        return None
+    return float(np.median(x)) / float(np.median(auto)) < MALE_X_RATIO
+
+
+def cnvkit_ratios(cov: list[tuple[Path, Path]], ref: Path, work: Path, has_normals: bool,
+                  male: bool = False) -> tuple[Path, Path]:
+    """CNVkit reference (from the normals' coverage, or flat) and fix; returns the .cnr and the path the
+    segmentation writes its .cns to. ``male``: a haploid-X reference (``-y``), so a male tumor's single X
+    has log2 ~0 instead of -1 (CNVkit's default reference is female). Each normal's own sex is CNVkit's
+    guess from its X depth (not ``-x``: CNVkit 0.9.9's ``reference -x`` treats every sample as male)."""
     refcnn = work / "reference.cnn"
-    if normals:
-        _cnvkit("reference", *[x for pair in cov[1:] for x in pair], "-f", ref, "-o", refcnn)
+    sex = ["-y"] if male else []
+    if has_normals:
+        _cnvkit("reference", *[x for pair in cov[1:] for x in pair], "-f", ref, *sex, "-o", refcnn)
     else:
-        _cnvkit("reference", "-f", ref, "-t", bed, "-a", empty, "-o", refcnn)
+        _cnvkit("reference", "-f", ref, "-t", work / "bins.bed", "-a", work / "empty.bed", *sex, "-o", refcnn)
     cnr, cns = work / "tumor.cnr", work / "tumor.cns"
     _cnvkit("fix", cov[0][0], cov[0][1], refcnn, "-o", cnr)
     return cnr, cns
@@ -204,25 +242,27 @@ def read_cnvkit_table(path: Path) -> list[dict]:
 
 # ------------------------------------------------------------------------------------------------- BAF
 
-def het_snps(tumor: Path, normal: Path, ref: Path, bins_bed: Path, germline_vcf: Path | None = None,
-             threads: int = 1, vcf_out: Path | None = None) -> list[tuple[str, int, int, int]]:
-    """(chrom, pos, tumor alt reads, tumor depth) at heterozygous SNPs of the normal; the called SNP
-    VCF (both samples) is kept at ``vcf_out`` when given."""
-    from bedside.calling.somatic import bam_sample
-
-    n_sm = bam_sample(normal)
-    t_sm = bam_sample(tumor)
+def pileup_snps(tumor: Path, normal: Path, ref: Path, bins_bed: Path, vcf_out: Path,
+                germline_vcf: Path | None = None, threads: int = 1, regions: list[str] | None = None) -> None:
+    """SNPs of tumor and normal (``bcftools mpileup | call -mv``) at the germline VCF's sites, or at every
+    position of the bins, -> ``vcf_out``; ``regions`` (a scatter chunk's) restricts the pileup to them
+    (each position is called on its own, so the chunks' records are exactly the whole run's)."""
     mp = ["bcftools", "mpileup", "-f", ref, "-a", "AD,DP", "-q", "20", "-Q", "20", "-d", "1000", "-I",
           "--threads", str(threads)]
     if germline_vcf is not None:
         mp += ["-T", germline_vcf]
     else:
         mp += ["-T", bins_bed]
-    vcf_out = vcf_out or bins_bed.with_name("snps.vcf.gz")
+    if regions:
+        mp += ["-r", ",".join(regions)]
     tools.pipe([mp + [tumor, normal], ["bcftools", "call", "-mv", "-V", "indels", "-O", "z"]], vcf_out,
                inputs=[tumor, normal])
+
+
+def parse_het_snps(vcf: Path, t_sm: str, n_sm: str) -> list[tuple[str, int, int, int]]:
+    """(chrom, pos, tumor alt reads, tumor depth) at the normal's heterozygous SNPs of a SNP VCF."""
     text = tools.run_tool(["bcftools", "query", "-f", "%CHROM\t%POS\t%REF\t%ALT[\t%SAMPLE=%GT=%AD]\n",
-                           vcf_out]).stdout
+                           vcf]).stdout
     out = []
     for line in text.splitlines():
         c = line.split("\t")
@@ -357,13 +397,18 @@ def gene_spans(gff3: Path) -> list[tuple[str, str, int, int]]:
 
 
 def call_genes(genes: list[tuple[str, str, int, int]], segments: list[Segment], fit: Fit,
-               amp_cn: int = AMP_CN) -> list[GeneCall]:
+               amp_cn: int = AMP_CN, haploid: set[str] = frozenset()) -> list[GeneCall]:
+    """Gene-level calls; on ``haploid`` contigs (a male's X and Y) the neutral state is one copy, and
+    minor copy number 0 is not LOH."""
     out = []
-    base = round(fit.ploidy) if fit.status == "assessable" and fit.ploidy else 2
+    ploidy_base = round(fit.ploidy) if fit.status == "assessable" and fit.ploidy else 2
     for name, chrom, start, end in genes:
         ov = [s for s in segments if s.chrom == chrom and s.start < end and start < s.end and s.n_bins >= MIN_SEG_BINS]
+        if fit.status == "assessable":
+            ov = [s for s in ov if s.copy_number is not None]
         if not ov:
             continue
+        base = max(1, ploidy_base // 2) if chrom in haploid else ploidy_base
         main = max(ov, key=lambda s: min(s.end, end) - max(s.start, start))
         n_bins = sum(s.n_bins for s in ov)
         if fit.status == "assessable":
@@ -380,7 +425,7 @@ def call_genes(genes: list[tuple[str, str, int, int]], segments: list[Segment], 
                     call = "gain"
                 elif cn < base:
                     call = "loss"
-                elif minor == 0:
+                elif minor == 0 and chrom not in haploid:
                     call = "cn_loh"
                 else:
                     call = "neutral"
@@ -442,7 +487,10 @@ def call_cnv(tumor: Path, ref: Path, out_dir: Path, *, normal: Path | None = Non
              targets: Path | None = None, region: str | None = None, gff3: Path | None = None,
              germline_vcf: Path | None = None, somatic_vcf: Path | None = None, bin_size: int = BIN_SIZE,
              min_bins: int = MIN_BINS, min_snps: int = MIN_SNPS, amp_cn: int = AMP_CN, threads: int = 1,
-             sample_patients=None, sheet=None, patient=None, plot: bool = True) -> CnvResult:
+             sample_patients=None, sheet=None, patient=None, plot: bool = True,
+             coverage_chunks: list[Path] = ()) -> CnvResult:
+    """Copy number of a tumor; with ``coverage_chunks`` (directories from :func:`chunk_coverage` that
+    together cover every bin) the read-level work is taken from them instead of being done here."""
     tumor, ref, out_dir = Path(tumor), Path(ref), Path(out_dir)
     normal = Path(normal) if normal else None
     pon = [Path(p) for p in pon]
@@ -464,13 +512,28 @@ def call_cnv(tumor: Path, ref: Path, out_dir: Path, *, normal: Path | None = Non
         if len(bins) < 2:
             raise InputError(f"only {len(bins)} bins in the territory; nothing to segment", path=targets or ref)
         t0 = time.perf_counter()
-        cnr_path, cns_path = cnvkit_ratios(tumor, [normal] if normal else pon, ref, bins, work, threads)
+        normals = [normal] if normal else pon
+        if coverage_chunks:
+            cov = merge_chunk_coverage(coverage_chunks, bins, work, ref, t_sm, tools.bam_samples(normals),
+                                       with_snps=normal is not None, germline_vcf=germline_vcf)
+        else:
+            cov = cnvkit_coverage(tumor, normals, bins, work, threads)
         t1 = time.perf_counter()
-        snps = het_snps(tumor, normal, ref, work / "bins.bed", germline_vcf, threads) if normal else []
+        snps = []
+        if normal is not None:
+            if not coverage_chunks:
+                pileup_snps(tumor, normal, ref, work / "bins.bed", work / "snps.vcf.gz", germline_vcf, threads)
+            snps = parse_het_snps(work / "snps.vcf.gz", t_sm, n_sm)
         t2 = time.perf_counter()
+        # sex from the germline sample's X depth (the tumor's when there is no matched normal)
+        male = bool(one_x(cov[1][0] if normal is not None else cov[0][0]))
+        haploid = set(X_CONTIGS + Y_CONTIGS) if male else set(Y_CONTIGS)
+        cnr_path, cns_path = cnvkit_ratios(cov, ref, work, bool(normals), male=male)
+        t3 = time.perf_counter()
         cnvkit_segment(cnr_path, cns_path, work / "snps.vcf.gz" if snps else None, t_sm, n_sm, threads)
-        log.info("cnv %s: CNVkit coverage/reference/fix %.1f s, SNPs %.1f s, segment %.1f s", t_sm, t1 - t0,
-                 t2 - t1, time.perf_counter() - t2)
+        log.info("cnv %s: CNVkit coverage %.1f s (%s), SNPs %.1f s, CNVkit reference/fix %.1f s, segment %.1f s",
+                 t_sm, t1 - t0, f"merged from {len(coverage_chunks)} chunks" if coverage_chunks else "computed",
+                 t2 - t1, t3 - t2, time.perf_counter() - t3)
         cnr = read_cnvkit_table(cnr_path)
         cns = read_cnvkit_table(cns_path)
         cnr_keep = [r for r in cnr if r.get("log2") not in (None, "")]
@@ -508,7 +571,9 @@ def call_cnv(tumor: Path, ref: Path, out_dir: Path, *, normal: Path | None = Non
         elif len(snps) < min_snps:
             fit.status, fit.reason = "not_assessable", f"only {len(snps)} heterozygous SNPs (< {min_snps})"
         if fit.status == "assessable":
-            big = [i for i, s in enumerate(segs) if s.n_bins >= MIN_SEG_BINS]
+            # the fit models two copies in normal cells: a male's X and Y (one copy) are left out of it and
+            # given copies against a one-copy baseline afterwards
+            big = [i for i, s in enumerate(segs) if s.n_bins >= MIN_SEG_BINS and s.chrom not in haploid]
             p, psi, ll, states = fit_purity([segs[i] for i in big], [seg_se[i] for i in big],
                                             [snps_by_seg[i] for i in big])
             for i, (a, b) in zip(big, states):
@@ -527,9 +592,17 @@ def call_cnv(tumor: Path, ref: Path, out_dir: Path, *, normal: Path | None = Non
                                    / w, 2)
                 for s in segs:
                     ratio = 2 ** s.log2 * (p * psi + 2 * (1 - p))
-                    s.cn_estimate = round(max(0.0, (ratio - 2 * (1 - p)) / p), 2)
+                    if s.chrom in haploid:
+                        # vs a haploid-X reference: log2 = log2((p c + (1 - p)) / ((p psi + 2 (1 - p)) / 2))
+                        s.cn_estimate = round(max(0.0, (ratio / 2 - (1 - p)) / p), 2)
+                        if s.n_bins >= MIN_SEG_BINS and male:
+                            s.copy_number = min(MAX_CN, round(s.cn_estimate))
+                            s.minor_cn = 0
+                    else:
+                        s.cn_estimate = round(max(0.0, (ratio - 2 * (1 - p)) / p), 2)
         if somatic_vcf is not None and (fit.status == "assessable" or fit.reason.startswith("no segment departs")):
-            pv = somatic_vaf_purity(somatic_vcf, segs, assume_neutral=fit.status != "assessable")
+            pv = somatic_vaf_purity(somatic_vcf, [x for x in segs if x.chrom not in haploid],
+                                    assume_neutral=fit.status != "assessable")
             if pv is not None:
                 fit.purity_from_vafs = round(pv, 2)
                 if fit.status == "assessable":
@@ -538,11 +611,151 @@ def call_cnv(tumor: Path, ref: Path, out_dir: Path, *, normal: Path | None = Non
                 else:
                     fit.vaf_agreement = "copy-number purity not assessable; VAF-based estimate only (diploid assumed)"
         log.info("cnv %s: fit and gene calls done (%.1f s in all)", t_sm, time.perf_counter() - t0)
-        result = CnvResult(t_sm, n_sm, fit, segs, call_genes(genes, segs, fit, amp_cn),
+        fit.sex = "male (one X)" if male else "female (two X)"
+        result = CnvResult(t_sm, n_sm, fit, segs, call_genes(genes, segs, fit, amp_cn, haploid if male else set()),
                            method=f"CNVkit {cnvkit_version()} (coverage, reference, fix, segment -m cbs); "
                                   f"{bin_size} bp bins; bedside purity/ploidy grid fit")
         write_outputs(result, out_dir, cnr_keep, snps if plot else None, plot)
     return result
+
+
+# ------------------------------------------------------------------------- scatter: coverage per chunk
+#
+# The read-level work of `bedside cnv` (CNVkit coverage of every bin in tumor and normal(s), and the SNP
+# pileup for B-allele frequencies) splits over the workflow's chunks: a bin's depth is its own bases over
+# its length, and each SNP position is called on its own. A chunk directory holds
+#
+#   meta.json                        {"version", "tumor", "normals": [SM, ...], "bin_size", "targets",
+#                                     "germline_vcf", "regions": [...], "bins": N, "snps": true|false}
+#   tumor.targetcoverage.cnn         CNVkit coverage of the bins starting in the chunk's regions
+#   normal1.targetcoverage.cnn, ...  the same for the matched normal or each panel-of-normals BAM
+#   snps.vcf.gz                      with a matched normal: bcftools mpileup | call -mv over the regions
+#
+# and `bedside cnv --coverage-chunks DIR ...` puts the bins back in the genome's order (every bin exactly
+# once, else an error) and the SNP VCFs end to end, then runs reference, fix, segmentation and the fit as
+# an unscattered run does — the same inputs to them, so the same segments, purity and gene calls.
+
+def chunk_coverage(tumor: Path, ref: Path, out_dir: Path, regions: list[str], *, normal: Path | None = None,
+                   pon: list[Path] = (), targets: Path | None = None, germline_vcf: Path | None = None,
+                   bin_size: int = BIN_SIZE, threads: int = 1, sample_patients=None, sheet=None,
+                   patient=None) -> int:
+    """One scatter chunk of `bedside cnv`: coverage of the genome-wide bins that start in ``regions``
+    (and the SNP pileup over ``regions``) -> ``out_dir``; returns the number of bins."""
+    from bedside.calling.msi import parse_regions
+
+    tumor, ref, out_dir = Path(tumor), Path(ref), Path(out_dir)
+    normal = Path(normal) if normal else None
+    pon = [Path(p) for p in pon]
+    t_sm, n_sm = check_inputs(tumor, normal, ref, sample_patients, sheet, patient, pon)
+    for p in (targets, germline_vcf):
+        if p is not None and not Path(p).is_file():
+            raise InputError("file not found", path=p)
+    contigs = dict(tools.read_fai(ref, create=False))
+    bounds = parse_regions(regions, contigs, ref)
+    bam_contigs = dict(tools.alignment_contigs(tumor))
+    contigs = {c: n for c, n in contigs.items() if c in bam_contigs}
+    bins = make_bins(contigs, bin_size, targets=targets)
+    by_chrom: dict[str, list[tuple[int, int]]] = {}
+    for c, a, b in bounds:
+        by_chrom.setdefault(c, []).append((a, b))
+    mine = [x for x in bins if any(a <= x[1] < b for a, b in by_chrom.get(x[0], ()))]
+    normals = [normal] if normal else pon
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cnvkit_coverage(tumor, normals, mine, out_dir, threads)
+    for k in range(len(normals) + 1):  # (empty: Bedside bins everything as targets; the merge writes it)
+        (out_dir / f"{'tumor' if k == 0 else f'normal{k}'}.antitargetcoverage.cnn").unlink()
+    snps = False
+    if normal is not None:
+        overlapping = [x for x in bins if any(x[1] < b and a < x[2] for a, b in by_chrom.get(x[0], ()))]
+        _write_bed(overlapping, out_dir / "snp_bins.bed")
+        pileup_regions = [f"{c}:{a + 1}-{b}" for c, a, b in bounds if c in contigs]
+        if pileup_regions:
+            pileup_snps(tumor, normal, ref, out_dir / "snp_bins.bed", out_dir / "snps.vcf.gz", germline_vcf,
+                        threads, regions=pileup_regions)
+            snps = True
+        (out_dir / "snp_bins.bed").unlink()
+    for f in ("bins.bed", "empty.bed"):
+        (out_dir / f).unlink()
+    meta = {"version": __version__, "tumor": t_sm, "normals": tools.bam_samples(normals), "bin_size": bin_size,
+            "targets": Path(targets).name if targets else None,
+            "germline_vcf": Path(germline_vcf).name if germline_vcf else None, "regions": list(regions),
+            "bins": len(mine), "snps": snps}
+    tools.write_text(out_dir / "meta.json", json.dumps(meta, indent=1) + "\n")
+    return len(mine)
+
+
+def merge_chunk_coverage(chunks: list[Path], bins: list[tuple[str, int, int]], work: Path, ref: Path, t_sm: str,
+                         normal_sms: list[str], with_snps: bool,
+                         germline_vcf: Path | None = None) -> list[tuple[Path, Path]]:
+    """The chunks' coverage in the genome's bin order (each bin exactly once) and, ``with_snps``, their SNP
+    VCFs end to end as ``work/snps.vcf.gz``; returns the (target, antitarget) .cnn pairs, tumor first."""
+    order = {c: i for i, (c, _) in enumerate(tools.read_fai(ref, create=False))}
+    metas = []
+    for d in map(Path, chunks):
+        mf = d / "meta.json"
+        if not mf.is_file():
+            raise InputError("not a `bedside cnv --coverage-out` chunk directory (no meta.json)", path=d)
+        try:
+            meta = json.loads(mf.read_text())
+        except json.JSONDecodeError:
+            raise InputError("meta.json is not JSON", path=mf) from None
+        if meta.get("tumor") != t_sm or meta.get("normals") != normal_sms:
+            raise InputError(f"chunk of samples {meta.get('tumor')} / {meta.get('normals')}, not {t_sm} / "
+                             f"{normal_sms}", path=mf)
+        gv = Path(germline_vcf).name if germline_vcf else None
+        if with_snps and meta.get("germline_vcf") != gv:
+            raise InputError(f"chunk's SNP pileup was at the sites of {meta.get('germline_vcf') or 'every bin'}, "
+                             f"this run's at {gv or 'every bin'}", path=mf)
+        metas.append((d, meta))
+    sizes = {m.get("bin_size") for _, m in metas}
+    if len(sizes) > 1:
+        raise InputError(f"chunks of different bin sizes {sorted(sizes)}", path=chunks[0])
+
+    def first_base(dm):
+        c, _, rng = dm[1]["regions"][0].partition(":")
+        return order.get(c, len(order)), int(rng.split("-")[0]) if rng else 1
+
+    metas.sort(key=first_base)
+    index = {b: i for i, b in enumerate(bins)}
+    _write_bed(bins, work / "bins.bed")
+    (work / "empty.bed").write_text("")
+    cov = []
+    for k, name in enumerate(["tumor", *[f"normal{i}" for i in range(1, len(normal_sms) + 1)]]):
+        rows: list[str | None] = [None] * len(bins)
+        for d, _ in metas:
+            f = d / f"{name}.targetcoverage.cnn"
+            if not f.is_file():
+                raise InputError(f"{name} coverage missing from the chunk", path=f)
+            with f.open() as fh:
+                head = fh.readline().rstrip("\n")
+                if head != COVERAGE_HEADER:
+                    raise InputError(f"not a CNVkit coverage table (header {head!r})", path=f, line=1)
+                for lineno, line in enumerate(fh, 2):
+                    c = line.split("\t", 3)
+                    try:
+                        i = index[(c[0], int(c[1]), int(c[2]))]
+                    except (KeyError, ValueError, IndexError):
+                        raise InputError(f"bin {':'.join(c[:3])} is not one of this run's bins (other "
+                                         f"reference, targets or bin size)", path=f, line=lineno) from None
+                    if rows[i] is not None:
+                        raise InputError(f"bin {c[0]}:{c[1]}-{c[2]} is in two chunks", path=f, line=lineno)
+                    rows[i] = line if line.endswith("\n") else line + "\n"
+        missing = [bins[i] for i, r in enumerate(rows) if r is None]
+        if missing:
+            c, a, b = missing[0]
+            raise InputError(f"{len(missing)} bin(s) in no chunk, first {c}:{a}-{b}: the chunks do not cover "
+                             f"the genome", path=chunks[0])
+        tc, ac = work / f"{name}.targetcoverage.cnn", work / f"{name}.antitargetcoverage.cnn"
+        tc.write_text(COVERAGE_HEADER + "\n" + "".join(rows))  # type: ignore[arg-type]
+        ac.write_text(ANTITARGET_EMPTY)
+        cov.append((tc, ac))
+    if with_snps:
+        vcfs = [d / "snps.vcf.gz" for d, m in metas if m.get("snps")]
+        if not vcfs:
+            raise InputError("no chunk has a SNP pileup (chunks computed without the matched normal?)",
+                             path=chunks[0])
+        tools.run_tool(["bcftools", "concat", "--no-version", "-O", "z", "-o", work / "snps.vcf.gz", *vcfs])
+    return cov
 
 
 def cnvkit_version() -> str:

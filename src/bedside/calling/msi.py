@@ -35,6 +35,7 @@ import json
 import logging
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -133,18 +134,29 @@ def scan_sequence(chrom: str, seq: str, offset: int = 0) -> list[Site]:
     return sites
 
 
-def scan(ref: str | Path, region: str | None = None) -> list[Site]:
-    """Scan the reference (or one region of it) for microsatellite sites."""
+def scan(ref: str | Path, region: str | Sequence[str] | None = None) -> list[Site]:
+    """Scan the reference for microsatellite sites; with ``region`` (one or several), the sites whose first
+    repeat base lies in one of them. The contigs they touch are scanned whole, so a region's sites are
+    exactly those of the genome-wide list (a window cut mid-repeat, or a neighbour just outside it, would
+    otherwise change which sites pass the spacing rule)."""
     contigs = dict(tools.read_fai(ref, create=False))
+    bounds = parse_regions(region, contigs, ref) if region else None
     out: list[Site] = []
     with pysam.FastaFile(str(ref)) as fa:
-        if region:
-            chrom, start, end = parse_region(region, contigs, ref)
-            out.extend(scan_sequence(chrom, fa.fetch(chrom, start, end), start))
-        else:
-            for chrom in contigs:
+        for chrom in contigs:
+            if bounds is None or any(b[0] == chrom for b in bounds):
                 out.extend(scan_sequence(chrom, fa.fetch(chrom), 0))
-    return out
+    return select_sites(out, bounds) if bounds else out
+
+
+def select_sites(sites: Iterable[Site], bounds: Sequence[tuple[str, int, int]]) -> list[Site]:
+    """The sites whose first repeat base lies in one of ``bounds`` ((chrom, 0-based start, end)): the rule
+    by which the scatter chunks share out the sites, so each site is counted by exactly one chunk (a site
+    across a chunk boundary belongs to the chunk of its start)."""
+    by_chrom: dict[str, list[tuple[int, int]]] = {}
+    for c, a, b in bounds:
+        by_chrom.setdefault(c, []).append((a, b))
+    return [s for s in sites if any(a <= s.start < b for a, b in by_chrom.get(s.chrom, ()))]
 
 
 SITE_COLUMNS = ["chrom", "start", "end", "unit", "copies", "left_flank", "right_flank"]
@@ -158,7 +170,10 @@ def write_sites(sites: Sequence[Site], path: str | Path, ref: str | Path) -> Non
     tools.write_text(path, "\n".join(lines) + "\n")
 
 
-def read_sites(path: str | Path, contigs: dict[str, int] | None = None) -> list[Site]:
+def read_sites(path: str | Path, contigs: dict[str, int] | None = None,
+               chroms: set[str] | None = None) -> list[Site]:
+    """The site list; with ``chroms``, only the sites on those contigs (a scatter chunk reading the
+    genome-wide list skips the other contigs' rows unparsed)."""
     path = Path(path)
     if not path.is_file():
         raise InputError("microsatellite site list not found", path=path)
@@ -168,7 +183,7 @@ def read_sites(path: str | Path, contigs: dict[str, int] | None = None) -> list[
             if line.startswith("#") or not line.strip():
                 continue
             cols = line.rstrip("\n").split("\t")
-            if cols[0] == "chrom":
+            if cols[0] == "chrom" or (chroms is not None and cols[0] not in chroms):
                 continue
             if len(cols) != 7:
                 raise InputError(f"expected 7 columns ({', '.join(SITE_COLUMNS)}), got {len(cols)}",
@@ -199,6 +214,14 @@ def parse_region(region: str, contigs: dict[str, int], ref: str | Path) -> tuple
         raise InputError(f"region {region} lies outside {chrom} (length {contigs[chrom]})", path=ref,
                          record=region)
     return chrom, start - 1, end
+
+
+def parse_regions(regions: str | Sequence[str], contigs: dict[str, int],
+                  ref: str | Path) -> list[tuple[str, int, int]]:
+    """One or several regions (a string or a list of them) -> [(chrom, 0-based start, end)]."""
+    if isinstance(regions, str):
+        regions = [regions]
+    return [parse_region(r, contigs, ref) for r in regions]
 
 
 # --------------------------------------------------------------------------------------- read lengths
@@ -295,7 +318,8 @@ def new_allele_test(t: Counter, n: Counter, allele_fraction: float = 0.2) -> flo
 
 def tvd(t: Counter, n: Counter) -> float:
     nt, nn = sum(t.values()), sum(n.values())
-    return 0.5 * sum(abs(t.get(k, 0) / nt - n.get(k, 0) / nn) for k in set(t) | set(n))
+    # summed in length order, so the value does not depend on how the counts were built (read or merged)
+    return 0.5 * sum(abs(t.get(k, 0) / nt - n.get(k, 0) / nn) for k in sorted(set(t) | set(n)))
 
 
 def benjamini_hochberg(p: Sequence[float]) -> list[float]:
@@ -348,23 +372,40 @@ def classify(score: float) -> str:
     return "MSI-H" if score >= MSI_H else ("indeterminate" if score >= INDETERMINATE else "MSS")
 
 
-def call_sites(tumor: str | Path, normal: str | Path, sites: Iterable[Site], *, min_reads: int = MIN_READS,
-               min_mapq: int = MIN_MAPQ, fdr: float = FDR, min_tvd: float = MIN_TVD) -> list[SiteResult]:
-    out: list[SiteResult] = []
+def count_sites(tumor: str | Path, normal: str | Path, sites: Iterable[Site], *,
+                min_mapq: int = MIN_MAPQ) -> list[tuple[Site, Counter, Counter]]:
+    """Repeat-length counts of every site in tumor and normal (the read-level work; what a scatter chunk
+    does)."""
+    out = []
     with pysam.AlignmentFile(str(tumor)) as tb, pysam.AlignmentFile(str(normal)) as nb:
         for s in sites:
-            t, n = length_counts(tb, s, min_mapq), length_counts(nb, s, min_mapq)
-            if sum(t.values()) < min_reads or sum(n.values()) < min_reads:
-                continue
-            stat, df, p = chi2_homogeneity(t, n)
-            # MSIsensor's chi-squared test, and a one-sided test for new (non-germline) lengths in the tumor,
-            # which keeps power when few tumor reads are shifted (low purity); Bonferroni over the two
-            p = min(1.0, 2 * min(p, new_allele_test(t, n)))
-            out.append(SiteResult(s, dict(t), dict(n), stat, df, p, 1.0, tvd(t, n)))
+            out.append((s, length_counts(tb, s, min_mapq), length_counts(nb, s, min_mapq)))
+    return out
+
+
+def assess_sites(counts: Iterable[tuple[Site, Counter, Counter]], *, min_reads: int = MIN_READS, fdr: float = FDR,
+               min_tvd: float = MIN_TVD) -> list[SiteResult]:
+    """Per-site tests on the length counts, then Benjamini-Hochberg over all assessed sites (which is why a
+    scattered run tests only after its chunks are merged)."""
+    out: list[SiteResult] = []
+    for s, t, n in counts:
+        if sum(t.values()) < min_reads or sum(n.values()) < min_reads:
+            continue
+        stat, df, p = chi2_homogeneity(t, n)
+        # MSIsensor's chi-squared test, and a one-sided test for new (non-germline) lengths in the tumor,
+        # which keeps power when few tumor reads are shifted (low purity); Bonferroni over the two
+        p = min(1.0, 2 * min(p, new_allele_test(t, n)))
+        out.append(SiteResult(s, dict(sorted(t.items())), dict(sorted(n.items())), stat, df, p, 1.0, tvd(t, n)))
     for r, q in zip(out, benjamini_hochberg([r.p for r in out])):
         r.fdr = q
         r.unstable = q < fdr and r.tvd >= min_tvd
     return out
+
+
+def call_sites(tumor: str | Path, normal: str | Path, sites: Iterable[Site], *, min_reads: int = MIN_READS,
+               min_mapq: int = MIN_MAPQ, fdr: float = FDR, min_tvd: float = MIN_TVD) -> list[SiteResult]:
+    return assess_sites(count_sites(tumor, normal, sites, min_mapq=min_mapq), min_reads=min_reads, fdr=fdr,
+                      min_tvd=min_tvd)
 
 
 def check_inputs(tumor: Path, normal: Path, ref: Path, sample_patients: dict[str, str] | None = None,
@@ -380,25 +421,37 @@ def check_inputs(tumor: Path, normal: Path, ref: Path, sample_patients: dict[str
     return t, n
 
 
+def _site_list(tumor: Path, ref: Path, sites: str | Path | None,
+               region: str | Sequence[str] | None) -> list[Site]:
+    """The sites to assess: from the list (or a scan of the reference), those starting in ``region`` (one or
+    several), on contigs the tumor BAM has."""
+    contigs = dict(tools.read_fai(ref, create=False))
+    bounds = parse_regions(region, contigs, ref) if region else None
+    if sites is not None:
+        site_list = read_sites(sites, contigs, {b[0] for b in bounds} if bounds else None)
+        if bounds:
+            site_list = select_sites(site_list, bounds)
+    else:
+        site_list = scan(ref, region)
+    bam_contigs = dict(tools.alignment_contigs(tumor))
+    return [s for s in site_list if s.chrom in bam_contigs]
+
+
 def call_msi(tumor: str | Path, normal: str | Path, ref: str | Path, *, sites: str | Path | None = None,
-             region: str | None = None, min_reads: int = MIN_READS, min_sites: int = MIN_SITES,
+             region: str | Sequence[str] | None = None, min_reads: int = MIN_READS, min_sites: int = MIN_SITES,
              sample_patients: dict[str, str] | None = None, sheet: str | None = None,
              patient: str | None = None) -> tuple[MsiResult, list[SiteResult]]:
     tumor, normal, ref = Path(tumor), Path(normal), Path(ref)
     t_sm, n_sm = check_inputs(tumor, normal, ref, sample_patients, sheet, patient)
-    contigs = dict(tools.read_fai(ref, create=False))
-    bounds = parse_region(region, contigs, ref) if region else None
-    if sites is not None:
-        site_list = read_sites(sites, contigs)
-        if bounds:
-            c, a, b = bounds
-            site_list = [s for s in site_list if s.chrom == c and s.start >= a and s.end <= b]
-    else:
-        site_list = scan(ref, region)
-    bam_contigs = dict(tools.alignment_contigs(tumor))
-    site_list = [s for s in site_list if s.chrom in bam_contigs]
+    site_list = _site_list(tumor, ref, sites, region)
     results = call_sites(tumor, normal, site_list, min_reads=min_reads)
-    res = MsiResult(tumor_sample=t_sm, normal_sample=n_sm, scanned_sites=len(site_list),
+    return summarize(results, t_sm, n_sm, len(site_list), min_reads=min_reads, min_sites=min_sites), results
+
+
+def summarize(results: Sequence[SiteResult], t_sm: str, n_sm: str, scanned: int, *, min_reads: int = MIN_READS,
+              min_sites: int = MIN_SITES) -> MsiResult:
+    """Score, class and the record around them, from the tested sites."""
+    res = MsiResult(tumor_sample=t_sm, normal_sample=n_sm, scanned_sites=scanned,
                     assessed_sites=len(results), citations=CITATIONS,
                     parameters={"min_reads": min_reads, "min_sites": min_sites, "fdr": FDR, "min_tvd": MIN_TVD,
                                 "min_mapq": MIN_MAPQ, "flank": FLANK, "msi_h": MSI_H,
@@ -413,8 +466,8 @@ def call_msi(tumor: str | Path, normal: str | Path, ref: str | Path, *, sites: s
     if len(results) < min_sites:
         res.status = "not_assessable"
         res.reason = (f"only {len(results)} microsatellite sites had >= {min_reads} spanning reads in both "
-                      f"samples ({len(site_list)} scanned); at least {min_sites} are needed for a score")
-        return res, results
+                      f"samples ({scanned} scanned); at least {min_sites} are needed for a score")
+        return res
     unstable = sum(r.unstable for r in results)
     res.count = unstable
     res.value = round(100.0 * unstable / len(results), 2)
@@ -422,6 +475,135 @@ def call_msi(tumor: str | Path, normal: str | Path, ref: str | Path, *, sites: s
     if res.classification == "indeterminate":
         res.reason = ("score between 3 and 10: MSIsensor scores in this range were mostly MSS by MSI-PCR "
                       "(Middha 2017); confirm by MSI-PCR or MMR immunohistochemistry")
+    return res
+
+
+# ------------------------------------------------------------------------------- scatter: counts / merge
+#
+# A scattered run splits the read-level work (the repeat-length counts) over the workflow's chunks and
+# tests only after merging: the per-site tests need nothing but a site's own counts, but the
+# Benjamini-Hochberg correction and the score need every assessed site. Chunk file (TSV, one per chunk):
+#
+#   ## bedside-msi-counts {"version": ..., "tumor": SM, "normal": SM, "reference": name, "regions": [...],
+#                          "min_mapq": 20, "flank": 5}
+#   chrom  start  end  unit  copies  left_flank  right_flank  tumor_lengths  normal_lengths
+#
+# one row per site of the chunk (every site whose first repeat base lies in one of its regions, on a contig
+# of the tumor BAM, reads or not), 0-based half-open; lengths as "length:reads" pairs joined by commas,
+# "." when no read spans the site. Merging (:func:`merge_counts`) runs the same tests as an unscattered run
+# on the union, in reference order, so the score, class and site counts are the same.
+
+COUNTS_MAGIC = "## bedside-msi-counts "
+COUNT_COLUMNS = [*SITE_COLUMNS, "tumor_lengths", "normal_lengths"]
+
+
+def _fmt_lengths(c: dict[int, int]) -> str:
+    return ",".join(f"{k}:{v}" for k, v in sorted(c.items()) if v) or "."
+
+
+def count_msi(tumor: str | Path, normal: str | Path, ref: str | Path, out: str | Path, *,
+              sites: str | Path | None = None, region: str | Sequence[str] | None = None,
+              sample_patients: dict[str, str] | None = None, sheet: str | None = None,
+              patient: str | None = None) -> int:
+    """One scatter chunk: the repeat-length counts of the sites starting in ``region`` -> ``out``; returns the
+    number of sites."""
+    tumor, normal, ref = Path(tumor), Path(normal), Path(ref)
+    t_sm, n_sm = check_inputs(tumor, normal, ref, sample_patients, sheet, patient)
+    site_list = _site_list(tumor, ref, sites, region)
+    meta = {"version": __version__, "tumor": t_sm, "normal": n_sm, "reference": ref.name,
+            "regions": [region] if isinstance(region, str) else list(region or []), "min_mapq": MIN_MAPQ,
+            "flank": FLANK}
+    lines = [COUNTS_MAGIC + json.dumps(meta), "\t".join(COUNT_COLUMNS)]
+    for s, t, n in count_sites(tumor, normal, site_list):
+        lines.append(f"{s.chrom}\t{s.start}\t{s.end}\t{s.unit}\t{s.copies}\t{s.left}\t{s.right}\t"
+                     f"{_fmt_lengths(t)}\t{_fmt_lengths(n)}")
+    tools.write_text(out, "\n".join(lines) + "\n")
+    return len(site_list)
+
+
+def _parse_lengths(text: str, path: Path, lineno: int) -> Counter:
+    c: Counter = Counter()
+    if text == ".":
+        return c
+    try:
+        for pair in text.split(","):
+            k, v = pair.split(":")
+            if int(k) < 0 or int(v) < 0:
+                raise ValueError
+            if int(v):
+                c[int(k)] = int(v)
+    except ValueError:
+        raise InputError(f"repeat lengths {text!r} are not length:reads pairs", path=path, line=lineno) from None
+    return c
+
+
+def read_counts(path: str | Path) -> tuple[dict, list[tuple[Site, Counter, Counter]]]:
+    """A chunk file -> (its metadata, [(site, tumor counts, normal counts)])."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("MSI chunk counts not found", path=path)
+    rows = []
+    with path.open() as fh:
+        first = fh.readline()
+        if not first.startswith(COUNTS_MAGIC):
+            raise InputError("not a bedside MSI counts file (written by `bedside msi --counts-out`)", path=path,
+                             line=1)
+        try:
+            meta = json.loads(first[len(COUNTS_MAGIC):])
+        except json.JSONDecodeError:
+            raise InputError("the header's metadata is not JSON", path=path, line=1) from None
+        for key in ("tumor", "normal", "min_mapq", "flank"):
+            if key not in meta:
+                raise InputError(f"the header lacks {key!r}", path=path, line=1)
+        for lineno, line in enumerate(fh, 2):
+            cols = line.rstrip("\n").split("\t")
+            if cols == COUNT_COLUMNS or not line.strip():
+                continue
+            if len(cols) != len(COUNT_COLUMNS):
+                raise InputError(f"expected {len(COUNT_COLUMNS)} columns ({', '.join(COUNT_COLUMNS)}), got "
+                                 f"{len(cols)}", path=path, line=lineno)
+            try:
+                s = Site(sys.intern(cols[0]), int(cols[1]), int(cols[2]), sys.intern(cols[3]), int(cols[4]),
+                         cols[5], cols[6])
+            except ValueError:
+                raise InputError("start, end and copies must be integers", path=path, line=lineno) from None
+            rows.append((s, _parse_lengths(cols[7], path, lineno), _parse_lengths(cols[8], path, lineno)))
+    return meta, rows
+
+
+def merge_counts(paths: Sequence[str | Path], ref: str | Path, *, min_reads: int = MIN_READS,
+                 min_sites: int = MIN_SITES) -> tuple[MsiResult, list[SiteResult]]:
+    """Score the union of the chunk files (any order): the same result as one unscattered run over the
+    chunks' regions."""
+    if not paths:
+        raise InputError("no MSI chunk counts to merge")
+    order = {c: i for i, (c, _) in enumerate(tools.read_fai(ref, create=False))}
+    contigs = dict(tools.read_fai(ref, create=False))
+    first: tuple[Path, dict] | None = None
+    seen: dict[tuple[str, int], Path] = {}
+    rows: list[tuple[Site, Counter, Counter]] = []
+    for p in map(Path, paths):
+        meta, chunk = read_counts(p)
+        if first is None:
+            first = (p, meta)
+        else:
+            for key in ("tumor", "normal", "min_mapq", "flank"):
+                if meta[key] != first[1][key]:
+                    raise InputError(f"{key} is {meta[key]!r} here but {first[1][key]!r} in {first[0]}: chunks "
+                                     f"of different runs", path=p, line=1)
+        for s, t, n in chunk:
+            if s.chrom not in contigs or s.end > contigs[s.chrom]:
+                raise InputError(f"site {s.chrom}:{s.start}-{s.end} is outside the reference {ref}", path=p)
+            if (s.chrom, s.start) in seen:
+                raise InputError(f"site {s.chrom}:{s.start}-{s.end} is also in {seen[(s.chrom, s.start)]}: "
+                                 f"overlapping chunks", path=p)
+            seen[(s.chrom, s.start)] = p
+        rows += chunk
+    rows.sort(key=lambda r: (order[r[0].chrom], r[0].start, r[0].end, r[0].unit))
+    results = assess_sites(rows, min_reads=min_reads)
+    assert first is not None
+    res = summarize(results, first[1]["tumor"], first[1]["normal"], len(rows), min_reads=min_reads,
+                    min_sites=min_sites)
     return res, results
 
 

@@ -90,9 +90,9 @@ def reference(vcf: str | Path, build: str | None = None, fai: str | Path | None 
     """Name of the Hail reference genome for ``vcf``, checking the VCF was made on that build.
 
     ``build`` GRCh37/GRCh38 use Hail's bundled definitions. Any other name (e.g. the demo's
-    ``bedside-demo-1``) is defined from ``fai`` (the reference's .fai) or, without one, from the VCF's own
+    ``bedside-demo-2``) is defined from ``fai`` (the reference's .fai) or, without one, from the VCF's own
     ##contig lines, under the build name with characters other than letters, digits and '_' replaced by
-    '_' (``bedside_demo_1``); X/Y/MT are recognised by name (``X`` or ``chrX``). A VCF contig missing from the build,
+    '_' (``bedside_demo_2``); X/Y/MT are recognised by name (``X`` or ``chrX``). A VCF contig missing from the build,
     or with another length, is an InputError naming the file and contig (a cohort VCF on another build).
     """
     hl = init()

@@ -231,14 +231,30 @@ def update(store: str | Path, *, vcfs: list[str | Path] = (), cases: list[str | 
     return _write(mt, store), added, refreshed
 
 
+def _regenotyped(store: str | Path, vcf: str | Path) -> bool:
+    """True when ``vcf`` holds exactly the store's samples but is not the file the store was built from: the
+    same cohort was genotyped again (new reference regions, callers, filters), so every sample's genotypes
+    are stale and only a full build is right. A VCF that brings new samples is an incremental addition."""
+    import hail as hl
+
+    mt = read(store)
+    if set(records.vcf_samples(vcf)) != set(mt.s.collect()):
+        return False
+    built_from = dict(hl.eval(mt.bedside).vcfs)
+    if built_from.get(str(vcf)) == records.sha256(vcf):
+        return False
+    log.info("%s holds the store's samples but differs from what the store was built from: full rebuild", vcf)
+    return True
+
+
 def build_or_update(vcf: str | Path, out: str | Path, *, cases: list[str | Path] = (),
                     clinical: str | Path | None = None, sample_sheet: str | Path | None = None,
                     build: str | None = None, fai: str | Path | None = None) -> dict:
     """Incremental build: with no store yet, a full :func:`build`; otherwise only the VCF samples not yet in
     the store are imported (their columns of ``vcf``) and only case records whose sha256 changed are
-    replaced. Samples already in the store keep the genotypes they were imported with (run a full build,
-    ``--full``, after re-genotyping the whole cohort)."""
-    if not Path(out, "metadata.json.gz").exists():
+    replaced. Samples already in the store keep the genotypes they were imported with; when ``vcf`` holds
+    exactly the store's samples but changed (the cohort was genotyped again), the store is rebuilt in full."""
+    if not Path(out, "metadata.json.gz").exists() or _regenotyped(out, vcf):
         build_(vcf, out, cases=cases, clinical=clinical, sample_sheet=sample_sheet, build=build, fai=fai)
         return {"mode": "full", "added": records.vcf_samples(vcf), "refreshed": []}
     _, added, refreshed = update(out, vcfs=[vcf], cases=cases, clinical=clinical, sample_sheet=sample_sheet,

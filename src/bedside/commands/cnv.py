@@ -24,7 +24,9 @@ def add_parser(subparsers) -> None:
     p.add_argument("--pon", type=Path, nargs="+", default=[], help="normal BAMs for a tumor-only reference")
     p.add_argument("--ref", required=True, type=Path, help="reference FASTA (with .fai)")
     p.add_argument("--targets", type=Path, help="BED of targets (panel/exome); bins are targets split to --bin-size")
-    p.add_argument("--region", help="chr or chr:start-end (1-based) to restrict to")
+    p.add_argument("--region", nargs="+",
+                   help="chr or chr:start-end (1-based) to restrict to; with --coverage-out, one or several: "
+                        "the chunk's regions (the genome-wide bins starting in them)")
     p.add_argument("--gff3", type=Path, help="gene models for gene-level calls (canonical transcript spans)")
     p.add_argument("--germline-vcf", type=Path, help="germline SNP sites to genotype (default: call them)")
     p.add_argument("--somatic-vcf", type=Path, help="somatic VCF: purity from clonal VAFs is compared with the fit")
@@ -38,7 +40,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--amp-cn", type=int, default=cnv.AMP_CN, help=f"copies called amplification [{cnv.AMP_CN}]")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--no-plot", action="store_true", help="skip DIR/cnv.png")
-    p.add_argument("--out-dir", required=True, type=Path)
+    p.add_argument("--coverage-out", type=Path, metavar="DIR",
+                   help="scatter chunk: write only the CNVkit coverage of the bins starting in --region (and, "
+                        "with --normal, the SNP pileup there) to DIR; no segmentation")
+    p.add_argument("--coverage-chunks", type=Path, nargs="+", metavar="DIR", default=[],
+                   help="chunk directories (from --coverage-out) covering every bin: merge them instead of "
+                        "reading the BAMs' coverage; the result equals an unscattered run")
+    p.add_argument("--out-dir", type=Path, help="output directory (not with --coverage-out)")
     p.set_defaults(func=run)
 
 
@@ -52,12 +60,29 @@ def run(args: argparse.Namespace) -> int:
         from bedside.io.sheets import load_samples
 
         sample_patients = {name: s.patient for name, s in load_samples(args.samples).items()}
+    sheet = str(args.samples) if args.samples else None
+    if args.coverage_out is not None:
+        if not args.region or args.coverage_chunks or args.out_dir:
+            raise InputError("--coverage-out takes the chunk's --region list (and not --coverage-chunks or "
+                             "--out-dir)", path=args.coverage_out)
+        n = cnv.chunk_coverage(args.tumor, args.ref, args.coverage_out, args.region, normal=args.normal,
+                               pon=args.pon, targets=args.targets, germline_vcf=args.germline_vcf,
+                               bin_size=args.bin_size, threads=args.threads, sample_patients=sample_patients,
+                               sheet=sheet, patient=args.patient)
+        log.info("CNV coverage of %d bins -> %s", n, args.coverage_out)
+        return 0
+    if args.out_dir is None:
+        raise InputError("--out-dir is required (or --coverage-out for a scatter chunk)")
+    if args.region and len(args.region) > 1:
+        raise InputError(f"one --region at a time ({len(args.region)} given; several only with --coverage-out)")
+    if args.region and args.coverage_chunks:
+        raise InputError("--coverage-chunks covers the whole genome; --region does not apply")
     res = cnv.call_cnv(args.tumor, args.ref, args.out_dir, normal=args.normal, pon=args.pon, targets=args.targets,
-                       region=args.region, gff3=args.gff3, germline_vcf=args.germline_vcf,
+                       region=args.region[0] if args.region else None, coverage_chunks=args.coverage_chunks, gff3=args.gff3, germline_vcf=args.germline_vcf,
                        somatic_vcf=args.somatic_vcf, bin_size=args.bin_size, min_bins=args.min_bins,
                        min_snps=args.min_snps, amp_cn=args.amp_cn, threads=args.threads,
-                       sample_patients=sample_patients, sheet=str(args.samples) if args.samples else None,
-                       patient=args.patient, plot=not args.no_plot)
+                       sample_patients=sample_patients, sheet=sheet, patient=args.patient,
+                       plot=not args.no_plot)
     f = res.fit
     log.info("CNV %s: %d segments; purity %s ploidy %s%s; %d gene calls -> %s", res.tumor_sample,
              len(res.segments), f.purity, f.ploidy, f" ({f.reason})" if f.reason else "",

@@ -27,7 +27,7 @@ import random
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from bedside.demo.genes import CONTIGS, GENES, GeneSpec
+from bedside.demo.genes import CONTIGS, GENES, X_CONTIG, GeneSpec
 from bedside.demo.variants import Planted
 
 APPENDIX_SPACER = (900, 1400)
@@ -165,7 +165,8 @@ def plan_biomarkers(ref, plans: dict, seed: int) -> dict[str, BiomarkerPlan]:
 
 def background_snps(ref, plans: dict, seed: int, taken: set = frozenset()) -> dict[str, list[tuple[Planted, str]]]:
     """Heterozygous intergenic germline SNPs per patient (for B-allele frequencies), >= 40 bp from every
-    planted variant and from the population/ClinVar sites in ``taken``."""
+    planted variant and from the population/ClinVar sites in ``taken``; none on the X segment (a male's
+    single X has no heterozygous site)."""
     rng = random.Random(f"bedside-demo-background-snps-{seed}")
     used = {(v.chrom, v.pos) for pp in plans.values() for v, _ in pp.germline + pp.somatic} | set(taken)
     genes = [(g.contig, min(g.genomic_start, g.genomic_end) - 300, max(g.genomic_start, g.genomic_end) + 300)
@@ -173,6 +174,8 @@ def background_snps(ref, plans: dict, seed: int, taken: set = frozenset()) -> di
     ms = [(c, s - 30, s + len(u) * n + 30) for c, s, u, n in ref.microsatellites]
     sites = []
     for contig, seq in ref.contigs.items():
+        if contig == X_CONTIG:  # X has its own common SNPs (bedside.demo.patients.plan_x_snps)
+            continue
         pos = rng.randrange(200, 200 + BACKGROUND_SPACING)
         while pos < len(seq) - 200:
             blocked = any(c == contig and a <= pos <= b for c, a, b in genes + ms) or any(

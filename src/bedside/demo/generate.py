@@ -26,14 +26,16 @@ from bedside import __version__
 from bedside.tools import run_tool
 from bedside.demo.biomarkers import readme_section
 from bedside.demo.biomarkers import write_truth as write_biomarker_truth
-from bedside.demo.genes import GENES
+from bedside.demo.genes import GENES, X_CONTIG
 from bedside.demo.patients import (
     CLINICAL,
     PATIENTS,
     PROTECTED,
+    X_SNP_AF,
     DemoPlan,
     plan_variants,
     population_af,
+    x_copies,
 )
 from bedside.demo.pgx_defs import DEFINITIONS, PHARMCAT_VERSION, dumps, translation_json
 from bedside.demo.reference import Reference, build_reference, write_fasta, write_gff3
@@ -45,7 +47,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SEED = 20240611
 GENERATOR_VERSION = "1"
-GENOME_BUILD = "bedside-demo-1"
+# the demo genome's build name: bumped whenever the genome changes (2: a chrX segment added, 2026-12-01), so a
+# cohort store or resource made on the old genome is refused instead of mixed with the new one
+GENOME_BUILD = "bedside-demo-2"
 #: fixed ##fileDate for the resource VCFs, so the files do not change with the clock
 FILE_DATE = "20260101"
 READ_LEN = 150
@@ -149,17 +153,28 @@ def _write_seqs(seqs: dict[str, str], path: Path) -> None:
                 fh.write(s[i:i + 60] + "\n")
 
 
+def _haplotype_b(seqs: dict[str, str], patient: str) -> dict[str, str]:
+    """Haplotype B's contigs: without X for a patient with one X (male), so X gets half the depth."""
+    if x_copies(patient) == 1:
+        return {c: s for c, s in seqs.items() if c != X_CONTIG}
+    return seqs
+
+
 def haplotype_mixtures(ref: Reference, plan: PatientPlan, workdir: Path, biomarkers=None) -> tuple[list, list]:
     """Write the patient's haplotype FASTAs; return (normal mixture, tumor mixture) as (path, share).
 
     With planted biomarker events (:mod:`bedside.demo.biomarkers`), haplotype B is split into normal cells'
     B (share (1 - purity) / 2) and tumor cells' B (purity / 2), and the tumor cells' haplotypes (B and the
-    clones of A that carry the somatic variants) carry the copy-number, LOH, fusion and MSI events."""
+    clones of A that carry the somatic variants) carry the copy-number, LOH, fusion and MSI events.
+    For a male (clinical sex; :func:`bedside.demo.patients.x_copies`) haplotype B has no X: his X is
+    haplotype A's alone, at half the autosomes' depth in normal and tumor, with no heterozygous site."""
     hap_a = [v for v, h in plan.germline if "A" in h]
     hap_b = [v for v, h in plan.germline if "B" in h]
+    if x_copies(plan.patient) == 1 and any(v.chrom == X_CONTIG for v in hap_b):
+        raise AssertionError(f"{plan.patient}: an X variant on haplotype B of a patient with one X")
     pa, pb = workdir / f"{plan.patient}.hapA.fa", workdir / f"{plan.patient}.hapB.fa"
     _write_seqs(apply_variants(ref, hap_a), pa)
-    _write_seqs(apply_variants(ref, hap_b), pb)
+    _write_seqs(_haplotype_b(apply_variants(ref, hap_b), plan.patient), pb)
     normal = [(pa, 0.5), (pb, 0.5)]
     vafs = [vaf for _, vaf in plan.somatic]
     bp = biomarkers
@@ -168,7 +183,7 @@ def haplotype_mixtures(ref: Reference, plan: PatientPlan, workdir: Path, biomark
         from bedside.demo.biomarkers import tumor_haplotypes
 
         tb = workdir / f"{plan.patient}.tumorB.fa"
-        _write_seqs(tumor_haplotypes(ref, hap_a, hap_b, [], bp)[1], tb)
+        _write_seqs(_haplotype_b(tumor_haplotypes(ref, hap_a, hap_b, [], bp)[1], plan.patient), tb)
         tumor: list[tuple[Path, float]] = [(pb, (1 - bp.purity) / 2), (tb, bp.purity / 2)]
     else:
         tumor = [(pb, 0.5)]
@@ -236,7 +251,7 @@ TRUTH_INFO = [
     '##INFO=<ID=ORIGIN,Number=1,Type=String,Description="germline or somatic">',
     '##INFO=<ID=PATIENT,Number=1,Type=String,Description="Patient carrying the variant">',
     ('##INFO=<ID=VAF,Number=1,Type=Float,Description="Expected allele fraction in the patient '
-     '(somatic: tumor sample; germline: 0.5 het, 1.0 hom)">'),
+     '(somatic: tumor sample; germline: 0.5 het, 1.0 hom or hemizygous)">'),
     '##INFO=<ID=GENE,Number=1,Type=String,Description="Demo gene">',
     '##INFO=<ID=HGVSC,Number=1,Type=String,Description="HGVS c. on the demo canonical transcript">',
     ('##INFO=<ID=HGVSP,Number=1,Type=String,Description="HGVS p. (3-letter) on the demo canonical transcript; '
@@ -245,7 +260,8 @@ TRUTH_INFO = [
      'or background (heterozygous intergenic SNPs for B-allele frequencies)">'),
     '##INFO=<ID=CONSEQUENCE,Number=1,Type=String,Description="Expected consequence class">',
     '##INFO=<ID=RSID,Number=1,Type=String,Description="dbSNP id of the real variant this one models">',
-    '##FORMAT=<ID=GT,Number=1,Type=String,Description="Phased genotype: haplotype A|B; somatic variants lie on A">',
+    ('##FORMAT=<ID=GT,Number=1,Type=String,Description="Phased genotype: haplotype A|B; somatic variants lie '
+     'on A; haploid (0 or 1) on chrX of a male (one X: haplotype A)">'),
     '##FORMAT=<ID=VAF,Number=1,Type=Float,Description="Expected allele fraction in this sample">',
 ]
 
@@ -256,8 +272,9 @@ def write_truth(ref: Reference, plan: DemoPlan, outdir: Path, seed: int) -> None
     phase: dict[tuple[str, str], str] = {}  # (patient, key) -> phased GT ('1|0' = haplotype A)
     for patient, pp in plan.plans.items():
         for v, hap in pp.germline:
-            carriers.setdefault(v.key, []).append((patient, "germline", 1.0 if hap == "AB" else 0.5, v))
-            phase[(patient, v.key)] = {"A": "1|0", "B": "0|1", "AB": "1|1"}[hap]
+            gt, vaf = germline_genotype(patient, v, hap)
+            carriers.setdefault(v.key, []).append((patient, "germline", vaf, v))
+            phase[(patient, v.key)] = gt
         for v, vaf in pp.somatic:
             carriers.setdefault(v.key, []).append((patient, "somatic", vaf, v))
             phase[(patient, v.key)] = "1|0"  # somatic clones descend from haplotype A
@@ -274,7 +291,7 @@ def write_truth(ref: Reference, plan: DemoPlan, outdir: Path, seed: int) -> None
             fmt = []
             for s in samples:
                 if s[:-2] != patient or (origin == "somatic" and s[-1] == "N"):
-                    fmt.append("0|0:0")
+                    fmt.append(("0" if _hemizygous(s[:-2], v.chrom) else "0|0") + ":0")
                 else:
                     fmt.append(f"{phase[(patient, key)]}:{vaf:g}")
             rows.append([v.chrom, v.pos, v.rsid or ".", v.ref, v.alt, ".", "PASS", _truth_info(v, origin, patient, vaf),
@@ -284,12 +301,26 @@ def write_truth(ref: Reference, plan: DemoPlan, outdir: Path, seed: int) -> None
         for origin, items, sample in (("somatic", pp.somatic, f"{patient}-T"), ("germline", pp.germline, f"{patient}-N")):
             prow = []
             for v, x in items:
-                vaf = x if origin == "somatic" else (1.0 if x == "AB" else 0.5)
+                vaf = x if origin == "somatic" else germline_genotype(patient, v, x)[1]
                 gt = phase[(patient, v.key)]
                 prow.append([v.chrom, v.pos, v.rsid or ".", v.ref, v.alt, ".", "PASS",
                              _truth_info(v, origin, patient, vaf), "GT:VAF", f"{gt}:{vaf:g}"])
             _write_vcf_gz(_vcf_header(ref.contigs, head, [sample]), prow, ref,
                           outdir / f"{patient}.{origin}.vcf.gz")
+
+
+def _hemizygous(patient: str, chrom: str) -> bool:
+    return chrom == X_CONTIG and x_copies(patient) == 1
+
+
+def germline_genotype(patient: str, v: Planted, hap: str) -> tuple[str, float]:
+    """(phased GT, expected allele fraction) of a germline variant on haplotype ``hap`` ('A', 'B', 'AB'):
+    '1|0' (A), '0|1' (B), '1|1' (both); on the X of a patient with one X, haploid '1' at fraction 1."""
+    if _hemizygous(patient, v.chrom):
+        if hap != "A":
+            raise AssertionError(f"{patient}: hemizygous {v.key} on haplotype {hap}")
+        return "1", 1.0
+    return {"A": "1|0", "B": "0|1", "AB": "1|1"}[hap], 1.0 if hap == "AB" else 0.5
 
 
 def _truth_info(v: Planted, origin: str, patient: str, vaf: float) -> str:
@@ -302,6 +333,7 @@ def write_population(ref: Reference, plan: DemoPlan, path: Path) -> None:
     af = population_af(plan)
     every = {v.key: v for pp in plan.plans.values() for v, _ in pp.germline}
     every.update({p.key: p for p, _ in plan.unrelated})
+    every.update({p.key: p for p, _ in plan.x_snps})
     head = ["##source=bedside demo-data: gnomAD-like sites VCF with synthetic allele frequencies",
             '##INFO=<ID=AF,Number=A,Type=Float,Description="Alternate allele frequency (demo population)">',
             '##INFO=<ID=AC,Number=A,Type=Integer,Description="Alternate allele count (of AN)">',
@@ -531,7 +563,7 @@ Generated by `bedside demo-data` (bedside {__version__}, generator version {GENE
 
 ## Reference (`reference/`)
 Random sequence (GC ≈ 41 %, no N) of {ref.size:,} bp over {len(ref.contigs)} contigs named after the
-chromosomes the real genes lie on. Each gene model keeps the real gene's strand, protein length, the
+chromosomes the real genes lie on, and `{X_CONTIG}` (see below). Each gene model keeps the real gene's strand, protein length, the
 codons of well-known hotspot residues at their real protein positions (e.g. BRAF V600 = GTG, so
 c.1799T>A reads p.Val600Glu), and the exon boundaries named splice variants need (DPYD exon ends at
 c.1905). All other codons are random sense codons; introns start with GT and end with AG. Gene and
@@ -555,6 +587,16 @@ VAF, GENE, HGVSC, HGVSP; FORMAT GT/VAF per sample); `truth/<patient>.somatic.vcf
 heterozygous intergenic "background" SNPs per patient (CATEGORY=background) give the copy-number caller
 B-allele frequencies.
 
+## X chromosome and sex
+`{X_CONTIG}` is a {len(ref.contigs[X_CONTIG]):,} bp stretch of the non-pseudoautosomal X (random sequence, no
+genes; the demo build has no PAR, so all of it is hemizygous in males), built from its own random stream.
+It carries {len(plan.x_snps)} common SNPs (population AF {X_SNP_AF[0]:g}-{X_SNP_AF[1]:g}, in
+`population.vcf.gz`); each patient's alleles are drawn from the AF, two X haplotypes for a female and one
+(haplotype A) for a male, by the `sex` of `clinical.tsv`. A male's reads on X come from haplotype A only
+(half the autosomal depth, no heterozygous site); his truth genotypes there are haploid (`GT` 1, VAF 1).
+The cohort sex check (X inbreeding coefficient, Hail `impute_sex`) reads them: females F < 0.4, males
+F > 0.8, matching the clinical record.
+
 ## Tumor biomarkers (`truth/biomarkers.json`)
 Each contig ends in an appendix built after the core genome from its own random stream: the biomarker
 genes ERBB2, CDKN2A, EML4 and ALK (real chromosome, strand, exon count and protein length; evenly spaced
@@ -570,7 +612,7 @@ tumor repeat counts).
 
 ## Reads (`fastq/`){'' if reads else ' — not generated (reads=False)'}
 ART (`art_illumina -ss HS25 -p -l {READ_LEN} -m {INSERT} -s 30`, fixed `-rs` seeds) over the whole
-genome: normals at {NORMAL_COVERAGE:g}x from two germline haplotypes (share 0.5 each); tumors at
+genome: normals at {NORMAL_COVERAGE:g}x from two germline haplotypes (share 0.5 each; a male's X from one); tumors at
 {TUMOR_COVERAGE:g}x as a mixture of haplotype B (0.5), haplotype A and nested clones of haplotype A that
 carry the somatic variants, each at the coverage share that gives its expected VAF
 (`bedside.demo.simulate.clone_shares`); the tumor cells also carry the biomarker events below. {', '.join(TWO_LANE_SAMPLES)} is split over two lanes.

@@ -90,6 +90,12 @@ GENE_BY_NAME = {g.name: g for g in GENES}
 CONTIGS = ("chr1", "chr2", "chr3", "chr6", "chr7", "chr9", "chr10", "chr12", "chr13", "chr17")
 #: contigs of the core genome (built first, in this order, from the reference's main random stream)
 CORE_CONTIGS = ("chr1", "chr2", "chr3", "chr6", "chr7", "chr10", "chr12", "chr13", "chr17")
+#: the demo's X chromosome: a stretch of the non-pseudoautosomal X (no PAR in the demo build, so all of it is
+#: hemizygous in males), random sequence without genes, carrying common SNPs for the cohort sex check. It is
+#: built last, from its own random stream, so the autosomes do not depend on it; named ``chrX`` so that the
+#: cohort store's reference genome (bedside.cohort.session) declares it the X contig.
+X_CONTIG = "chrX"
+X_LENGTH = 32_000
 
 
 def gene_ids(index: int) -> tuple[str, str, str]:

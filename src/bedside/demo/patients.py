@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from bedside.demo.genes import X_CONTIG
 from bedside.demo.pgx_defs import DEFINITIONS
 from bedside.demo.reference import Reference
 from bedside.demo.variants import (
@@ -54,6 +55,16 @@ CLINICAL: tuple[ClinicalRow, ...] = (
 
 PATIENTS = tuple(r.patient_id for r in CLINICAL)
 
+
+def x_copies(patient: str, clinical: tuple[ClinicalRow, ...] = CLINICAL) -> int:
+    """Copies of X in the patient's cells, by the clinical record: 1 for ``male`` (hemizygous: haplotype A
+    only), 2 otherwise (``female``; ``other``/``unknown`` are simulated with two X)."""
+    row = next((r for r in clinical if r.patient_id == patient), None)
+    if row is None:
+        raise KeyError(patient)
+    return 1 if row.sex == "male" else 2
+
+
 #: c. positions of the named variants, kept away from exon edges when the gene models are drawn
 PROTECTED: dict[str, list[int]] = {
     "BRAF": [1799], "KRAS": [35, 38], "EGFR": [2369, 2573], "PIK3CA": [1633, 3140],
@@ -92,6 +103,13 @@ STORY: dict[str, tuple[list[tuple[str, float]], list[tuple[str, str]]]] = {
 PASSENGER_VAFS = (0.3, 0.2, 0.3, 0.2, 0.15)
 N_COMMON = 18
 N_UNRELATED = 40
+#: common SNPs on the X segment (population AF uniform in X_SNP_AF), for the cohort sex check: with the 4
+#: patients (2 XX, 2 XY) ~68 X sites vary in the cohort and the X inbreeding coefficient separates the sexes
+#: (default seed: XX F -0.47 / -0.28, XY F 1.0; seeds 0-299: XX F <= 0.30, >= 58 sites; Hail impute_sex
+#: cut-offs 0.4 / 0.8, >= 20 sites)
+N_X_SNPS = 72
+X_SNP_AF = (0.2, 0.6)
+X_EDGE = 1500
 
 
 @dataclass
@@ -102,6 +120,8 @@ class DemoPlan:
     unrelated: list[tuple[Planted, float]]  # population sites no patient carries
     #: patient -> planted tumor biomarker events (bedside.demo.biomarkers.BiomarkerPlan)
     biomarkers: dict = field(default_factory=dict)
+    #: common SNPs on the X segment with their population AF (carriers: in each patient's germline)
+    x_snps: list[tuple[Planted, float]] = field(default_factory=list)
 
 
 def plan_variants(ref: Reference, seed: int) -> DemoPlan:
@@ -161,13 +181,47 @@ def plan_variants(ref: Reference, seed: int) -> DemoPlan:
         plans[patient].germline.extend(extra)
         plans[patient].germline.sort(key=lambda t: (t[0].chrom, t[0].pos))
     biomarkers = plan_biomarkers(ref, plans, seed)
-    return DemoPlan(named, plans, common, unrelated, biomarkers)
+    x_snps = plan_x_snps(ref, plans, seed)
+    return DemoPlan(named, plans, common, unrelated, biomarkers, x_snps)
+
+
+def plan_x_snps(ref: Reference, plans: dict[str, PatientPlan], seed: int,
+                clinical: tuple[ClinicalRow, ...] = CLINICAL) -> list[tuple[Planted, float]]:
+    """Common SNPs on the X segment (evenly spread, one per ~400 bp) and each patient's alleles there, drawn
+    from the population AF under Hardy-Weinberg: haplotype A and B each carry the ALT with probability AF,
+    and a patient with one X (``x_copies`` 1, male) keeps only A's allele (hemizygous). Both alleles are
+    drawn for every patient whatever the sex, so changing a patient's sex changes nothing else. Their own
+    random stream: the rest of the plan does not depend on them. Adds the carried ones to ``plans``."""
+    rng = random.Random(f"bedside-demo-chrx-snps-{seed}")
+    seq = ref.contigs[X_CONTIG]
+    # >= 1.5 kb from the contig ends, where read depth ramps up (a male's 15x would fall below calling depth)
+    step = (len(seq) - 2 * X_EDGE) // N_X_SNPS
+    out: list[tuple[Planted, float]] = []
+    for i in range(N_X_SNPS):
+        pos = X_EDGE + i * step + rng.randrange(20, step - 20)
+        r = seq[pos - 1]
+        a = rng.choice([b for b in "ACGT" if b != r])
+        af = round(rng.uniform(*X_SNP_AF), 4)
+        p = Planted(f"x:{X_CONTIG}:{pos}:{r}>{a}", X_CONTIG, pos, r, a, None, None, None, None, "common",
+                    "intergenic")
+        out.append((p, af))
+        for patient, plan in plans.items():
+            on_a, on_b = rng.random() < af, rng.random() < af
+            if x_copies(patient, clinical) == 1:
+                on_b = False
+            hap = ("A" if on_a else "") + ("B" if on_b else "")
+            if hap:
+                plan.germline.append((p, hap))
+    for plan in plans.values():
+        plan.germline.sort(key=lambda t: (t[0].chrom, t[0].pos))
+    return out
 
 
 def population_af(plan: DemoPlan) -> dict[str, float]:
     """Demo population allele frequencies (synthetic, gnomAD-like) per variant key."""
     af = {p.key: a for p, a in plan.common}
     af.update({p.key: a for p, a in plan.unrelated})
+    af.update({p.key: a for p, a in plan.x_snps})
     # named germline variants: DPYD c.1905+1G>A ≈ 0.005 as in gnomAD (v4, 1.6 M alleles); others synthetic
     af.update({"CYP2C19:c.332-23A>G": 0.16, "CYP2C19:c.681G>A": 0.15, "DPYD:c.1905+1G>A": 0.0051,
                "UGT1A1:c.211G>A": 0.021, "BRCA1:c.68_69delAG": 0.00021})

@@ -9,7 +9,17 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from bedside.demo.genes import CONTIGS, CORE_CONTIGS, GENES, SENSE_CODONS, STOPS, GeneSpec, gene_ids
+from bedside.demo.genes import (
+    CONTIGS,
+    CORE_CONTIGS,
+    GENES,
+    SENSE_CODONS,
+    STOPS,
+    X_CONTIG,
+    X_LENGTH,
+    GeneSpec,
+    gene_ids,
+)
 
 #: base composition of random (non-coding) sequence: GC ≈ 41 %
 BASE_WEIGHTS = {"A": 0.295, "C": 0.205, "G": 0.205, "T": 0.295}
@@ -220,7 +230,8 @@ def build_reference(seed: int, protected: dict[str, list[int]] | None = None) ->
     The core genome (the non-biomarker genes, on CORE_CONTIGS) is drawn first from the main random
     stream; then every contig gets a biomarker appendix from its own stream (biomarker genes and planted
     microsatellites, :func:`bedside.demo.biomarkers.append_biomarker_blocks`), so the core's sequence and
-    coordinates do not depend on the biomarker design."""
+    coordinates do not depend on the biomarker design. Last comes the X segment (``X_CONTIG``, random
+    sequence without genes, from its own stream)."""
     rng = random.Random(f"bedside-demo-reference-{seed}")
     protected = protected or {}
     by_contig: dict[str, list[tuple[int, GeneSpec]]] = {c: [] for c in CONTIGS}
@@ -247,6 +258,9 @@ def build_reference(seed: int, protected: dict[str, list[int]] | None = None) ->
             b = base if g.strand == "+" else base.translate(COMPLEMENT)
             seq = contigs[g.contig]
             contigs[g.contig] = seq[:gpos - 1] + b + seq[gpos:]
+    # the X segment: last, from its own stream (the autosomes above do not depend on it); not in core_lengths,
+    # so no random autosomal-style variant lands on it (its common SNPs: bedside.demo.patients.plan_x_snps)
+    contigs[X_CONTIG] = random_bases(random.Random(f"bedside-demo-chrx-{seed}"), X_LENGTH)
     ref = Reference(seed=seed, contigs=contigs, genes=genes, core_lengths=core_lengths,
                     microsatellites=microsatellites)
     _check(ref)
