@@ -325,3 +325,25 @@ def test_cdkn2a_deletion_astrocytoma_prognostic_statement_in_report(tmp_path: Pa
     # the same deletion in melanoma: no prognostic statement, tier III
     other = build(tmp_path, "SKCM", **_cnv_kw(d))
     assert next(c for c in other.copy_number.calls if c.gene == "CDKN2A").tier is Tier.III
+
+
+@pytest.mark.parametrize("genetic,clinical,mismatch", [
+    ("male (one X)", "female", "female"), ("female (two X)", "male", "male"), ("male (one X)", "male", None),
+    (None, "female", None), ("female (two X)", None, None), ("female (two X)", "other", None)])
+def test_sex_from_x_depth_checked_against_clinical_record(tmp_path: Path, genetic, clinical, mismatch) -> None:
+    """The CNV caller's genetic sex (normal's X depth) against the clinical sex: a contradiction is a
+    specimen-identity alert on page 1 and a notice; agreement or an unknown side is one line, no alert."""
+    d = cnv_dir(tmp_path)
+    data = json.loads((d / "cnv.json").read_text())
+    data["fit"]["sex"] = genetic
+    (d / "cnv.json").write_text(json.dumps(data))
+    ctx = PatientContext(patient_id="PX", diagnosis="LUAD", sex=clinical)
+    case = case_mod.build_case("PX", ctx, tumor_sample="T", normal_sample="N", **_cnv_kw(d))
+    assert case.copy_number.sex == genetic and case.copy_number.sex_mismatch == mismatch
+    assert any("Sex check failed" in n for n in case.notices) == bool(mismatch)
+    content, html = render.build(case)  # schema-valid
+    assert content["copy_number"]["sex_mismatch"] == mismatch
+    assert ('id="sex-alert"' in html) == bool(mismatch)
+    if genetic:
+        assert f"sex from X depth: {genetic}" in html
+    render.build(case, language="ko")

@@ -274,5 +274,8 @@ def test_male_x_is_not_a_copy_number_loss(demo_run: Path) -> None:
         assert len(x) and (x.log2.astype(float).abs() < 0.3).all(), (p, x.to_dict("records"))
         neutral = "1" if sex[p] == "male" else "2"  # a male's single X is his normal state
         assert x.copy_number.astype(str).isin(["", neutral]).all(), (p, x.to_dict("records"))
+        # the report's per-patient sex check (X depth of the normal) agrees with the clinical record
+        cn = json.loads((demo_run / f"results/{p}/report.json").read_text())["copy_number"]
+        assert cn["sex"].split()[0] == sex[p] and cn["sex_mismatch"] is None, (p, cn["sex"])
     fit = json.loads((demo_run / "results/PT03/cnv/cnv.json").read_text())["fit"]
     assert fit["status"] == "not_assessable", fit

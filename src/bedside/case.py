@@ -443,8 +443,21 @@ def load_copy_number(genes: str | None, segments: str | None, summary: str | Non
         purity=fit.get("purity"), ploidy=fit.get("ploidy"),
         reason=fit.get("reason") or (None if summary else "purity fit (cnv.json) not provided"),
         purity_from_vafs=fit.get("purity_from_vafs"), vaf_agreement=fit.get("vaf_agreement"), method=method,
-        n_segments=len(segs) if segs is not None else None, calls=calls, plot=str(plot) if plot else None)
+        n_segments=len(segs) if segs is not None else None, calls=calls, plot=str(plot) if plot else None,
+        sex=fit.get("sex"))
     return profile, segs
+
+
+def sex_mismatch(genetic: str | None, clinical: str | None) -> str | None:
+    """The clinical sex when it contradicts the genetic sex from X depth ("male (one X)" / "female (two X)");
+    None when they agree or either is unknown (other clinical values are not compared)."""
+    if not genetic or not clinical:
+        return None
+    g = genetic.split()[0].lower()
+    c = clinical.strip().lower()
+    if c not in ("male", "female") or g not in ("male", "female"):
+        return None
+    return clinical if g != c else None
 
 
 def tumor_vafs(somatic_vcf: str | None, tumor_sample: str | None, germline: list[Finding]) -> dict[str, float]:
@@ -636,6 +649,12 @@ def build_case(
         case.copy_number, segments = load_copy_number(cnv_genes, cnv_segments, cnv_json, cnv_plot)
         if tumor_type:
             knowledge.tier_copy_number(case.copy_number.calls, tumor_type, kb)
+        case.copy_number.sex_mismatch = sex_mismatch(case.copy_number.sex, context.sex)
+        if case.copy_number.sex_mismatch:
+            case.notices.append(
+                f"Sex check failed: the X-chromosome depth of {normal_sample or tumor_sample} indicates "
+                f"{case.copy_number.sex}, but the clinical record says {context.sex}. The samples may "
+                "belong to another patient: confirm the sample identity before acting on this report.")
         if segments:
             set_tumor_zygosity(case.germline, segments, case.copy_number.purity,
                                tumor_vafs(somatic_vcf, tumor_sample, case.germline))

@@ -222,6 +222,10 @@ class CopyNumberProfile:
     n_segments: int | None = None
     calls: list[CopyNumberCall] = field(default_factory=list)
     plot: str | None = None  # path of the genome-wide plot (PNG) the report embeds
+    # genetic sex from the germline sample's X depth (cnv.json fit.sex), e.g. "male (one X)"; None: no X bins
+    sex: str | None = None
+    # the clinical record's sex when it contradicts ``sex`` (a possible sample mix-up); None: agrees / unknown
+    sex_mismatch: str | None = None
 
 
 @dataclass

@@ -526,7 +526,8 @@ def call_cnv(tumor: Path, ref: Path, out_dir: Path, *, normal: Path | None = Non
             snps = parse_het_snps(work / "snps.vcf.gz", t_sm, n_sm)
         t2 = time.perf_counter()
         # sex from the germline sample's X depth (the tumor's when there is no matched normal)
-        male = bool(one_x(cov[1][0] if normal is not None else cov[0][0]))
+        x_one = one_x(cov[1][0] if normal is not None else cov[0][0])  # None: no X (or autosome) bins
+        male = bool(x_one)
         haploid = set(X_CONTIGS + Y_CONTIGS) if male else set(Y_CONTIGS)
         cnr_path, cns_path = cnvkit_ratios(cov, ref, work, bool(normals), male=male)
         t3 = time.perf_counter()
@@ -611,7 +612,7 @@ def call_cnv(tumor: Path, ref: Path, out_dir: Path, *, normal: Path | None = Non
                 else:
                     fit.vaf_agreement = "copy-number purity not assessable; VAF-based estimate only (diploid assumed)"
         log.info("cnv %s: fit and gene calls done (%.1f s in all)", t_sm, time.perf_counter() - t0)
-        fit.sex = "male (one X)" if male else "female (two X)"
+        fit.sex = None if x_one is None else ("male (one X)" if male else "female (two X)")
         result = CnvResult(t_sm, n_sm, fit, segs, call_genes(genes, segs, fit, amp_cn, haploid if male else set()),
                            method=f"CNVkit {cnvkit_version()} (coverage, reference, fix, segment -m cbs); "
                                   f"{bin_size} bp bins; bedside purity/ploidy grid fit")

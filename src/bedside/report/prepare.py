@@ -167,7 +167,7 @@ def copy_number_section(p: CopyNumberProfile | None) -> dict[str, Any] | None:
     return {
         "status": p.status, "purity": _num(p.purity), "ploidy": _num(p.ploidy), "reason": p.reason,
         "purity_from_vafs": _num(p.purity_from_vafs), "vaf_agreement": p.vaf_agreement, "method": p.method,
-        "n_segments": p.n_segments, "plot": p.plot,
+        "n_segments": p.n_segments, "plot": p.plot, "sex": p.sex, "sex_mismatch": p.sex_mismatch,
         "calls": [{
             "label": c.label, "gene": c.gene, "call": c.call, "chrom": c.chrom, "start": c.start, "end": c.end,
             "copy_number": c.copy_number, "minor_cn": c.minor_cn, "log2": _num(c.log2), "basis": c.basis,
