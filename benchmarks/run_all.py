@@ -25,6 +25,8 @@ BENCHMARKS = [
     ("somatic_accuracy", [], False),
     ("germline_scaling", [], False),
     ("germline_giab", [], True),
+    ("germline_heldout", ["report"], False),
+    ("germline_assembly_speed", [], False),
     ("pgx_clinical_speed", [], False),
     ("somatic_gpu_check", [], False),
     ("wgs_cost", ["--quick"], True),

@@ -124,15 +124,23 @@ def _row(entry, label_start):
     return next(r for r in entry["rows"] if r["row"].startswith(label_start))
 
 
-def _check_model_against_plain(entry, snv_min):
-    plain, model = _row(entry, "plain"), _row(entry, "filter model")
-    ps, ms = plain["window"]["SNV"]["all"], model["window"]["SNV"]["all"]
-    pi, mi = plain["window"]["indel"]["all"], model["window"]["indel"]["all"]
-    assert ms["F1"] >= snv_min, ms
-    assert ms["F1"] >= ps["F1"], (ms, ps)  # at least as good as plain bcftools
-    assert mi["F1"] >= pi["F1"], (mi, pi)
-    bed = model["in_bed"]
-    assert bed["SNV"]["all"]["FP"] == 0 and bed["indel"]["all"]["FP"] == 0
+def _check_model_against_plain(entry, snv_min, indel_min=0.0):
+    """The model row and the workflow default (model + local reassembly) against plain bcftools."""
+    plain = _row(entry, "plain")
+    ps, pi = plain["window"]["SNV"]["all"], plain["window"]["indel"]["all"]
+    for label in ("filter model (shipped", "filter model + local reassembly"):
+        model = _row(entry, label)
+        ms, mi = model["window"]["SNV"]["all"], model["window"]["indel"]["all"]
+        assert ms["F1"] >= snv_min, (label, ms)
+        assert ms["F1"] >= ps["F1"], (label, ms, ps)  # at least as good as plain bcftools
+        assert mi["F1"] >= pi["F1"], (label, mi, pi)
+        bed = model["in_bed"]
+        assert bed["SNV"]["all"]["FP"] == 0 and bed["indel"]["all"]["FP"] == 0, label
+    asm = _row(entry, "filter model + local reassembly")["window"]["indel"]["all"]
+    assert asm["F1"] >= indel_min, asm
+    # the other GIAB release (in ../shared), scored as if it were calls, is a row of its own
+    if (load_bench().SHARED / "test_nist.b37_chr20_100kbp_at_10mb.vcf.gz").exists():
+        assert any(r["row"].startswith("reference: the NIST-2016 truth") for r in entry["rows"])
 
 
 def test_heldout_hiseqx_sample(tmp_path):
@@ -145,7 +153,8 @@ def test_heldout_hiseqx_sample(tmp_path):
     result = bench.report([ts], tmp_path, rows)
     (entry,) = result["sets"]
     assert entry["role"] == "held-out" and entry["truth_variants"] == 70
-    _check_model_against_plain(entry, snv_min=0.97)
+    # reassembly: indel F1 0.571 -> 0.800 here (benchmarks/README.md); the floor guards regressions
+    _check_model_against_plain(entry, snv_min=0.97, indel_min=0.78)
     out = tmp_path / "HG001-HiSeqX_GIAB-v3.3.2.row1.vcf.gz"  # the model's calls carry GMP
     with pysam.VariantFile(str(out)) as vf:
         assert "GMP" in vf.header.info and "germline-filter-lr" in str(vf.header)
@@ -170,7 +179,7 @@ def test_heldout_na12878_newer_truth(shared_data, tmp_path):
     ts = next(s for s in bench.SETS if s.name == "NA12878/GIAB-v3.3.2")
     rows = [r for r in bench.ROWS if r[0].startswith(("plain", "filter model"))]
     (entry,) = bench.report([ts], tmp_path, rows)["sets"]
-    _check_model_against_plain(entry, snv_min=0.97)
+    _check_model_against_plain(entry, snv_min=0.97, indel_min=0.77)
 
 
 def test_cli_filter_model_choices(tmp_path, capsys):
@@ -191,11 +200,11 @@ def test_cli_filter_model_choices(tmp_path, capsys):
     assert main(base) == 0
     with pysam.VariantFile(str(out)) as vf:
         assert "GMP" in vf.header.info and "LowModelScore" in vf.header.filters
-        gmp_own = {r.pos: r.info["GMP"] for r in vf}
+        gmp_own = {r.pos: r.info["GMP"] for r in vf if "GMP" in r.info}  # not on ASM records
     # a fixed depth reference (the sample's median coverage) replaces the call set's median depth
     assert main(base + ["--median-depth", "60"]) == 0
     with pysam.VariantFile(str(out)) as vf:
-        gmp_fixed = {r.pos: r.info["GMP"] for r in vf}
+        gmp_fixed = {r.pos: r.info["GMP"] for r in vf if "GMP" in r.info}
     common = set(gmp_own) & set(gmp_fixed)
     assert common and all(gmp_fixed[p] <= gmp_own[p] for p in common)  # twice the depth: less support
     assert any(gmp_fixed[p] < gmp_own[p] for p in common)

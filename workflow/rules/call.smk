@@ -27,11 +27,12 @@ rule germline_chunk:
         targets=targets_args(),
         filters=germline_filter_args(),
         model=["--filter-model", cfg("calling", "germline", "filter_model")],
+        assembly=[] if cfg("calling", "germline", "assembly") else ["--no-assembly"],
         caller=cfg("calling", "germline", "caller"),
     shell:
         "bedside germline call --bam {input.bam:q} --ref {input.ref:q} --region {params.region:q} "
-        "{params.targets:q} {params.filters:q} {params.model:q} --caller {params.caller:q} "
-        "--out {output.bcf:q} 2> {log:q}"
+        "{params.targets:q} {params.filters:q} {params.model:q} {params.assembly:q} "
+        "--caller {params.caller:q} --out {output.bcf:q} 2> {log:q}"
 
 
 rule germline_gather:

@@ -26,7 +26,10 @@ left-aligned the same way) as a second opinion. Then one of two filters decides:
   ``min_indel_af``. These were tuned on the 2016 NA12878 truth; on held-out truth they are no better
   than plain bcftools for SNVs (see ``benchmarks/README.md``).
 
-Failing records are dropped (or kept with their FILTER names, ``keep_filtered``).
+Failing records are dropped (or kept with their FILTER names, ``keep_filtered``). With
+``assembly=True`` (the CLI's and the workflow's default, one BAM only) every active region — reads with
+indels or long soft clips, widened to its repeat tract — is then re-called by local reassembly
+(:mod:`bedside.calling.assembly`); those records (INFO/ASM) replace the filtered pileup calls there.
 """
 
 from __future__ import annotations
@@ -78,6 +81,8 @@ class GermlineParams:
     # the model's depth feature is INFO/DP over this depth; 0 = the median INFO/DP of the call set (which
     # depends on the region called: pass the sample's median coverage to make scattered calls identical)
     median_depth: float = 0.0
+    # re-call indel regions by local reassembly (bedside.calling.assembly); one sample at a time
+    assembly: bool = False
 
     def __post_init__(self) -> None:
         if self.caller not in CALLERS:
@@ -534,7 +539,16 @@ def call_germline(bams: Sequence[str | Path], ref: str | Path, out: str | Path,
         params = replace(params, **{k: v for k, v in cand.items() if k in ("full_baq", "gap_frac")})
     with tempfile.TemporaryDirectory(prefix="bedside-germline-") as tmp:
         dedup, support = call_candidates(bams, ref, Path(tmp), params, region, targets)
-        return apply_filters(dedup, out, params, support, ref)
+        if not params.assembly or len(bams) != 1:
+            return apply_filters(dedup, out, params, support, ref)
+        from bedside.calling.assembly import reassemble_calls
+
+        filtered = Path(tmp) / "filtered.bcf"
+        counts = apply_filters(dedup, filtered, params, support, ref)
+        asm = reassemble_calls(filtered, bams[0], ref, out, region, targets, candidates=dedup,
+                               min_depth=params.min_depth, keep_filtered=params.keep_filtered)
+        counts.update({f"assembly_{k}": v for k, v in asm.items()})
+        return counts
 
 
 def call_gvcf(bam: str | Path, ref: str | Path, out: str | Path, params: GermlineParams,

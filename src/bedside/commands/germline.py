@@ -29,7 +29,8 @@ def _params(args) -> g.GermlineParams:
         model = ""
     return g.GermlineParams(min_qual=args.min_qual, min_depth=args.min_depth, caller=caller,
                             keep_filtered=getattr(args, "keep_filtered", False), filter_model=model,
-                            median_depth=getattr(args, "median_depth", 0.0))
+                            median_depth=getattr(args, "median_depth", 0.0),
+                            assembly=getattr(args, "assembly", False))
 
 
 def run_call(args) -> int:
@@ -109,6 +110,9 @@ def add_parser(subparsers) -> None:
     c.add_argument("--median-depth", type=float, default=0.0,
                    help="the sample's median coverage, the filter model's depth reference; 0 = the median "
                         "depth of the region's calls (scattered chunks may then differ slightly) [0]")
+    c.add_argument("--no-assembly", dest="assembly", action="store_false",
+                   help="do not re-call indel regions by local reassembly (one BAM only; with several BAMs "
+                        "the pileup calls stand) [reassembly on]")
     c.set_defaults(func=run_call)
 
     v = sub.add_parser("gvcf", help="per-sample genotype-likelihood gVCF (bcftools mpileup -g)")
