@@ -210,6 +210,7 @@ def test_config_defaults_come_from_the_schema(project: Path) -> None:
     germ = props["calling"]["properties"]["germline"]["properties"]
     assert germ["min_qual"]["default"] == GermlineParams().min_qual
     assert germ["min_depth"]["default"] == GermlineParams().min_depth
+    assert germ["assembly"]["default"] is True  # the CLI default too (--no-assembly turns it off)
     for name, value in qc.DEFAULT_GATES.items():
         assert props["qc"]["properties"][name]["default"] == value, name
     cfg = _config(project)
@@ -229,7 +230,14 @@ def test_config_defaults_come_from_the_schema(project: Path) -> None:
     assert res.returncode == 0, res.stderr[-3000:]
     out = res.stdout + res.stderr
     assert "--min-vaf 0.02 " in out
-    assert "--min-qual 20 --min-depth 5 --filter-model default --caller both" in out
+    # reassembly is on by default: no --no-assembly flag (the empty parameter leaves a double space)
+    assert "--min-qual 20 --min-depth 5 --filter-model default  --caller both" in out
+    assert "--no-assembly" not in out
+    cfg["calling"] = {"germline": {"assembly": False}}
+    _write_config(project, cfg)
+    res = _snakemake(project, "-n", "-p", "--forceall", f"results/P1/germline/chunks/P1-N.{chunk.name}.bcf")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "--filter-model default --no-assembly --caller both" in res.stdout + res.stderr
 
 
 def test_somatic_min_vaf_default_agrees_with_the_package() -> None:

@@ -179,32 +179,11 @@ def fragments(bam, chrom: str, ws: int, we: int, params: AssemblyParams) -> list
 # active regions
 
 
-def repeat_span(seq: str, pos: int, max_unit: int = 6, min_len: int = 6) -> tuple[int, int]:
-    """The widest homopolymer / tandem repeat (unit 1-``max_unit``, >= ``min_len`` bp) in ``seq`` that
-    touches ``pos`` (0-based within ``seq``); (pos, pos + 1) if none."""
-    best = (pos, pos + 1)
-    for unit in range(1, max_unit + 1):
-        for phase in range(unit):
-            s = pos - phase
-            if s < 0 or s + unit > len(seq):
-                continue
-            motif = seq[s:s + unit]
-            if "N" in motif:
-                continue
-            a = s
-            while a - unit >= 0 and seq[a - unit:a] == motif:
-                a -= unit
-            b = s + unit
-            while b + unit <= len(seq) and seq[b:b + unit] == motif:
-                b += unit
-            # partial unit at either end still belongs to the tract
-            while a > 0 and seq[a - 1] == motif[(a - 1 - s) % unit]:
-                a -= 1
-            while b < len(seq) and seq[b] == motif[(b - s) % unit]:
-                b += 1
-            if b - a >= max(min_len, 2 * unit + 1) and b - a > best[1] - best[0]:
-                best = (a, b)
-    return best
+def repeat_span(seq: str, pos: int) -> tuple[int, int]:
+    """The homopolymer / tandem repeat of ``seq`` containing ``pos`` (germline_model.repeat_tract)."""
+    from bedside.calling.germline_model import repeat_tract
+
+    return repeat_tract(seq.upper(), pos)
 
 
 def evidence_positions(bam, chrom: str, start: int, end: int, params: AssemblyParams) -> list[int]:

@@ -84,6 +84,18 @@ def _run_at(seq: str, i: int, unit: int) -> tuple[int, int]:
     return s, e + unit
 
 
+def repeat_tract(seq: str, i: int, min_len: int = HP_MIN, max_unit: int = 6) -> tuple[int, int]:
+    """(start, end) of the widest homopolymer or tandem repeat (unit 1-``max_unit``, >= ``min_len`` bp,
+    >= 3 copies of a longer unit) containing index ``i`` of ``seq``; (i, i + 1) when there is none. Local
+    reassembly widens its active regions to this tract (:mod:`bedside.calling.assembly`)."""
+    best = (i, i + 1)
+    for unit in range(1, max_unit + 1):
+        s, e = _run_at(seq, i, unit)
+        if e - s >= max(min_len, 3 * unit) and e - s > best[1] - best[0] and "N" not in seq[s:e]:
+            best = (s, e)
+    return best
+
+
 def repeat_context(seq: str, start: int, end: int) -> tuple[int, int]:
     """(homopolymer run, tandem-repeat span) in bp touching ``seq[start:end]`` (0-based, the variant's
     reference span widened by one base each side, as an insertion sits between two bases).
