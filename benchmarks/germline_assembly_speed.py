@@ -23,6 +23,7 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 import germline_heldout as gh  # noqa: E402
 
 from bedside.calling import assembly as asm  # noqa: E402
+from bedside.calling.reassemble import parse_regions  # noqa: E402
 from bedside.calling import germline as g  # noqa: E402
 
 
@@ -69,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
 
             n = 0
             with pysam.AlignmentFile(str(bam)) as b, pysam.FastaFile(str(ref)) as fa:
-                for chrom, s, e in asm.parse_regions(region, [(fa.references[0], fa.lengths[0])]):
+                for chrom, s, e in parse_regions(region, [(fa.references[0], fa.lengths[0])]):
                     for reg in asm.active_regions(b, fa, chrom, s, e):
                         asm.call_region(b, fa, reg)
                         n += 1

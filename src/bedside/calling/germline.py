@@ -541,11 +541,11 @@ def call_germline(bams: Sequence[str | Path], ref: str | Path, out: str | Path,
         dedup, support = call_candidates(bams, ref, Path(tmp), params, region, targets)
         if not params.assembly or len(bams) != 1:
             return apply_filters(dedup, out, params, support, ref)
-        from bedside.calling.assembly import reassemble_calls
+        from bedside.calling.reassemble import reassemble_calls
 
         filtered = Path(tmp) / "filtered.bcf"
         counts = apply_filters(dedup, filtered, params, support, ref)
-        asm = reassemble_calls(filtered, bams[0], ref, out, region, targets, candidates=dedup,
+        asm = reassemble_calls(filtered, bams[0], ref, out, region, targets,
                                min_depth=params.min_depth, keep_filtered=params.keep_filtered)
         counts.update({f"assembly_{k}": v for k, v in asm.items()})
         return counts
