@@ -279,3 +279,34 @@ def test_male_x_is_not_a_copy_number_loss(demo_run: Path) -> None:
         assert cn["sex"].split()[0] == sex[p] and cn["sex_mismatch"] is None, (p, cn["sex"])
     fit = json.loads((demo_run / "results/PT03/cnv/cnv.json").read_text())["fit"]
     assert fit["status"] == "not_assessable", fit
+
+
+def test_demo_cohort_joint_vcf(demo_run: Path, tmp_path: Path) -> None:
+    """Cohort joint genotyping (per-sample gVCF per chunk -> gather -> joint genotyping per chunk ->
+    gather) gives one multi-sample VCF of the normals that recovers each patient's planted germline truth.
+    (It reuses this module's demo run: a separate run of the same reads cost ~50 s of the suite.)"""
+    from bedside.calling import germline as g
+
+    joint = demo_run / "results/cohort/germline/joint.vcf.gz"
+    demo = demo_run / "resources/demo"
+    normals = sorted(ln.split("\t")[0] for ln in (demo_run / "config/samples.tsv").read_text().splitlines()[1:]
+                     if ln.split("\t")[2] == "normal")
+    assert len(normals) >= 4
+    with pysam.VariantFile(str(joint)) as vf:
+        assert list(vf.header.samples) == normals
+    ref = demo / "reference/genome.fa"
+    for n in normals:
+        patient = n.rsplit("-", 1)[0]
+        assert (demo_run / f"results/{patient}/germline/{n}.g.vcf.gz").exists()
+        truth_norm = tmp_path / f"{patient}.truth.norm.vcf.gz"
+        g.normalise_for_scoring(demo / f"truth/{patient}.germline.vcf.gz", ref, truth_norm)
+        truth = g.variant_keys(truth_norm)
+        one = tmp_path / f"{n}.vcf.gz"
+        subprocess.run(["bcftools", "view", "-s", n, "-Oz", "-o", str(one), str(joint)], check=True)
+        calls_norm = tmp_path / f"{n}.norm.vcf.gz"
+        g.normalise_for_scoring(one, ref, calls_norm)
+        calls = g.variant_keys(calls_norm)
+        s = g.score(truth, calls)
+        tp = s["SNV"].tp + s["indel"].tp
+        assert tp / len(truth) >= 0.9, (n, {k: v.as_dict() for k, v in s.items()})
+        assert s["SNV"].fp + s["indel"].fp <= 2, (n, sorted(calls - truth))
