@@ -4,6 +4,7 @@ records (INFO/ASM) stand instead. Used by :func:`bedside.calling.germline.call_g
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
 from bedside.calling.assembly import (VERSION, AssemblyParams, Call, Region, active_regions,
@@ -130,8 +131,12 @@ def reassemble_calls(in_vcf, bam_path, ref_path, out_path, region=None, targets=
                         if _in_targets(tgt, chrom, pos):
                             new.append((chrom, pos, ref, alt, gt, ad, pl, call))
 
-        def replaced(rec) -> bool:
-            return any(reg.start <= rec.pos - 1 < reg.end for reg in covered.get(rec.chrom, ()))
+        spans = {c: sorted((r.start, r.end) for r in regs) for c, regs in covered.items()}
+        starts = {c: [a for a, _ in v] for c, v in spans.items()}
+
+        def replaced(rec) -> bool:  # regions never overlap: the one starting last at or before pos
+            i = bisect.bisect_right(starts.get(rec.chrom, []), rec.pos - 1) - 1
+            return i >= 0 and rec.pos - 1 < spans[rec.chrom][i][1]
 
         unsorted = str(out_path) + ".unsorted.bcf"
         with pysam.VariantFile(unsorted, "wb", header=hdr) as vout:
